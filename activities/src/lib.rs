@@ -1,0 +1,18 @@
+//! Keel's side effects: Diesel queries on PostgreSQL and Redis. Every query that
+//! touches tenant data takes a [`db::TenantTx`], so it runs under row-level security
+//! for exactly one tenant.
+
+pub mod access;
+pub mod audit;
+pub mod credentials;
+pub mod db;
+pub mod idempotency;
+pub mod migrate;
+pub mod numbers;
+pub mod pagination;
+pub mod ratelimit;
+pub mod schema;
+pub mod tenants;
+pub mod users;
+
+pub use db::{Db, DbError, TenantTx};

@@ -1,0 +1,136 @@
+// Diesel table definitions matching `migrations/`. Kept in one file, in the shape
+// `diesel print-schema` produces; a test (`schema_matches_database`) compares the
+// columns named here with the migrated catalogue.
+
+diesel::table! {
+    tenants (id) {
+        id -> Uuid,
+        slug -> Text,
+        name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    permissions (name) {
+        name -> Text,
+        description -> Text,
+    }
+}
+
+diesel::table! {
+    users (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        email -> Text,
+        full_name -> Text,
+        password_hash -> Nullable<Text>,
+        is_active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    roles (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        description -> Text,
+        is_system -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    role_permissions (tenant, role_id, permission) {
+        tenant -> Uuid,
+        role_id -> Uuid,
+        permission -> Text,
+    }
+}
+
+diesel::table! {
+    role_assignments (tenant, user_id, role_id) {
+        tenant -> Uuid,
+        user_id -> Uuid,
+        role_id -> Uuid,
+        assigned_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    api_keys (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        name -> Text,
+        secret_prefix -> Text,
+        secret_hash -> Text,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    audit_log (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        actor_user_id -> Nullable<Uuid>,
+        action -> Text,
+        resource -> Text,
+        resource_id -> Nullable<Uuid>,
+        details -> Jsonb,
+        request_id -> Nullable<Text>,
+        occurred_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    number_sequences (tenant, name) {
+        tenant -> Uuid,
+        name -> Text,
+        prefix -> Text,
+        padding -> Int4,
+        next_value -> Int8,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (tenant, user_id, key) {
+        tenant -> Uuid,
+        user_id -> Uuid,
+        key -> Text,
+        request_hash -> Text,
+        status_code -> Nullable<Int4>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    permissions,
+    users,
+    roles,
+    role_permissions,
+    role_assignments,
+    sessions,
+    api_keys,
+    audit_log,
+    number_sequences,
+    idempotency_keys,
+);

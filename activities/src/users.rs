@@ -1,0 +1,195 @@
+//! Users of a tenant and their role assignments.
+
+use crate::audit::{self, AuditEntry};
+use crate::db::{DbError, TenantTx};
+use crate::pagination::{Page, PageRequest};
+use crate::schema::{role_assignments, roles, users};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use engine::Email;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// A user with the names of their roles.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct User {
+    /// User id.
+    pub id: Uuid,
+    /// Normalised e-mail address, unique in the tenant.
+    pub email: String,
+    /// Display name.
+    pub full_name: String,
+    /// Role names, sorted.
+    pub roles: Vec<String>,
+    /// False once deactivated: the user can neither log in nor use keys.
+    pub is_active: bool,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+struct UserRow {
+    id: Uuid,
+    email: String,
+    full_name: String,
+    is_active: bool,
+    created_at: DateTime<Utc>,
+}
+
+/// A user to create.
+pub struct NewUser<'a> {
+    /// E-mail address.
+    pub email: &'a Email,
+    /// Display name (1–200 characters).
+    pub full_name: &'a str,
+    /// An argon2id hash, or `None` for a user who cannot log in with a password yet.
+    pub password_hash: Option<String>,
+    /// Names of roles to assign (must exist in the tenant).
+    pub roles: &'a [String],
+}
+
+/// Why a user could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    /// Another user of the tenant has this e-mail address.
+    #[error("a user with e-mail {0} already exists")]
+    EmailTaken(String),
+    /// A named role does not exist in the tenant.
+    #[error("unknown role {0:?}")]
+    UnknownRole(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Creates a user with the given roles, recording `actor` in the audit log.
+pub async fn create_user(tx: &mut TenantTx, new: NewUser<'_>, actor: Option<Uuid>) -> Result<User, UserError> {
+    let tenant = tx.tenant().0;
+    let role_ids = role_ids_by_name(tx, new.roles).await?;
+    let row: UserRow = diesel::insert_into(users::table)
+        .values((
+            users::tenant.eq(tenant),
+            users::id.eq(Uuid::now_v7()),
+            users::email.eq(new.email.as_str()),
+            users::full_name.eq(new.full_name),
+            users::password_hash.eq(new.password_hash),
+        ))
+        .returning(UserRow::as_returning())
+        .get_result(tx.conn())
+        .await
+        .map_err(|e| match DbError::from(e) {
+            err if err.is_unique_violation() => UserError::EmailTaken(new.email.to_string()),
+            err => UserError::Db(err),
+        })?;
+    let assignments: Vec<_> = role_ids
+        .iter()
+        .map(|role_id| {
+            (role_assignments::tenant.eq(tenant), role_assignments::user_id.eq(row.id), role_assignments::role_id.eq(role_id))
+        })
+        .collect();
+    diesel::insert_into(role_assignments::table)
+        .values(assignments)
+        .execute(tx.conn())
+        .await
+        .map_err(DbError::from)?;
+    let details = serde_json::json!({ "email": row.email, "roles": new.roles });
+    audit::record(tx, AuditEntry { actor, action: "user.created", resource: "user", resource_id: Some(row.id), details })
+        .await?;
+    let mut roles = new.roles.to_vec();
+    roles.sort();
+    Ok(row.with_roles(roles))
+}
+
+async fn role_ids_by_name(tx: &mut TenantTx, names: &[String]) -> Result<Vec<Uuid>, UserError> {
+    let found: Vec<(Uuid, String)> = roles::table
+        .filter(roles::name.eq_any(names))
+        .select((roles::id, roles::name))
+        .load(tx.conn())
+        .await
+        .map_err(DbError::from)?;
+    if let Some(missing) = names.iter().find(|n| !found.iter().any(|(_, f)| f == *n)) {
+        return Err(UserError::UnknownRole(missing.clone()));
+    }
+    Ok(found.into_iter().map(|(id, _)| id).collect())
+}
+
+/// One page of the tenant's users, newest first.
+pub async fn list_users(tx: &mut TenantTx, page: PageRequest) -> Result<Page<User>, DbError> {
+    let mut query = users::table.select(UserRow::as_select()).order(users::id.desc()).limit(page.limit + 1).into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(users::id.lt(after));
+    }
+    let rows = query.load(tx.conn()).await?;
+    let page = Page::from_overfetch(rows, page.limit, |row| row.id);
+    let ids: Vec<Uuid> = page.data.iter().map(|row| row.id).collect();
+    let mut roles = role_names_of(tx, &ids).await?;
+    Ok(page.map(|row| {
+        let names = roles.remove(&row.id).unwrap_or_default();
+        row.with_roles(names)
+    }))
+}
+
+/// The user with `id`, if it exists in the tenant.
+pub async fn find_user(tx: &mut TenantTx, id: Uuid) -> Result<Option<User>, DbError> {
+    let row = users::table.find((tx.tenant().0, id)).select(UserRow::as_select()).first(tx.conn()).await.optional()?;
+    let Some(row) = row else { return Ok(None) };
+    let mut roles = role_names_of(tx, &[id]).await?;
+    Ok(Some(row.with_roles(roles.remove(&id).unwrap_or_default())))
+}
+
+/// Role names per user, for a set of users, in one query.
+async fn role_names_of(tx: &mut TenantTx, user_ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<String>>, DbError> {
+    let pairs: Vec<(Uuid, String)> = role_assignments::table
+        .inner_join(roles::table.on(roles::tenant.eq(role_assignments::tenant).and(roles::id.eq(role_assignments::role_id))))
+        .filter(role_assignments::user_id.eq_any(user_ids))
+        .select((role_assignments::user_id, roles::name))
+        .order((role_assignments::user_id, roles::name))
+        .load(tx.conn())
+        .await?;
+    let mut by_user: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for (user_id, role) in pairs {
+        by_user.entry(user_id).or_default().push(role);
+    }
+    Ok(by_user)
+}
+
+/// What login needs to know about a user.
+#[derive(Debug, Queryable)]
+pub struct LoginCandidate {
+    /// User id.
+    pub id: Uuid,
+    /// Stored argon2id hash, if any.
+    pub password_hash: Option<String>,
+    /// Whether the user may log in.
+    pub is_active: bool,
+}
+
+/// The login facts of the user with `email`, if any.
+pub async fn login_candidate(tx: &mut TenantTx, email: &Email) -> Result<Option<LoginCandidate>, DbError> {
+    Ok(users::table
+        .filter(users::email.eq(email.as_str()))
+        .select((users::id, users::password_hash, users::is_active))
+        .first(tx.conn())
+        .await
+        .optional()?)
+}
+
+/// The id of the user with `email`, if any.
+pub async fn user_id_by_email(tx: &mut TenantTx, email: &Email) -> Result<Option<Uuid>, DbError> {
+    Ok(users::table.filter(users::email.eq(email.as_str())).select(users::id).first(tx.conn()).await.optional()?)
+}
+
+impl UserRow {
+    fn with_roles(self, roles: Vec<String>) -> User {
+        User {
+            id: self.id,
+            email: self.email,
+            full_name: self.full_name,
+            roles,
+            is_active: self.is_active,
+            created_at: self.created_at,
+        }
+    }
+}

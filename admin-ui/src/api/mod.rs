@@ -1,0 +1,77 @@
+//! The REST API under `/api/v1` and its OpenAPI 3.1 document, generated from the
+//! handlers so the two cannot drift.
+
+pub mod api_keys;
+pub mod audit;
+pub mod pagination;
+pub mod users;
+
+use crate::auth::authenticate_bearer;
+use crate::error::{ApiError, Problem};
+use crate::idempotency::idempotent_posts;
+use crate::AppState;
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Keel API", version = "1", description = "The REST API of Keel PSA. Errors are application/problem+json; lists are cursor-paginated; POSTs accept an Idempotency-Key header."),
+    modifiers(&BearerAuth),
+    components(schemas(Problem)),
+    tags((name = "users", description = "People of the tenant"), (name = "api-keys", description = "The caller's API keys"), (name = "audit", description = "The tenant's audit trail"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("keel API key").build()),
+        );
+    }
+}
+
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(
+        "/api/v1",
+        OpenApiRouter::new()
+            .routes(routes!(users::list_users, users::create_user))
+            .routes(routes!(users::get_user))
+            .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
+            .routes(routes!(api_keys::revoke_api_key))
+            .routes(routes!(audit::list_audit_log)),
+    )
+}
+
+/// The API routes (authenticated, idempotent POSTs) and `/api/v1/openapi.json`.
+pub fn router(state: AppState) -> Router<AppState> {
+    let (routes, document) = documented_routes().split_for_parts();
+    let document = std::sync::Arc::new(document);
+    routes
+        .layer(from_fn_with_state(state.clone(), idempotent_posts))
+        .layer(from_fn_with_state(state, authenticate_bearer))
+        .route("/api/v1/openapi.json", get(move || std::future::ready(Json(document.as_ref().clone()))))
+}
+
+/// The OpenAPI document, for tests and tooling.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    documented_routes().split_for_parts().1
+}
+
+/// Unknown routes: 404 problem+json.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("route")
+}
+
+/// Known path, wrong method: 405 problem+json.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed()
+}

@@ -1,0 +1,164 @@
+//! The one mapping from failures to HTTP: `application/problem+json` (RFC 9457) with
+//! a stable `type` per kind of error, so integrators can branch on it.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One invalid field of a request.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The field's path in the request, e.g. `email` or `roles[1]`.
+    pub field: String,
+    /// Why it is invalid.
+    pub message: String,
+}
+
+/// A problem document.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A stable identifier of the kind of problem, e.g. `/problems/not-found`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong with this request.
+    pub detail: String,
+    /// The invalid fields, for validation errors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// An error answered to an API client.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    problem: Problem,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            problem: Problem {
+                kind: format!("/problems/{slug}"),
+                title: title.to_owned(),
+                status: status.as_u16(),
+                detail: detail.into(),
+                errors: Vec::new(),
+            },
+            retry_after: None,
+        }
+    }
+
+    /// 400: the body or query could not be parsed.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad-request", "Malformed request", detail)
+    }
+
+    /// 401: no valid credential.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required", detail)
+    }
+
+    /// 403: authenticated, but the user's roles lack `permission`.
+    pub fn forbidden(permission: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Permission denied", format!("this requires the {permission} permission"))
+    }
+
+    /// 403: the feature exists only in the Enterprise Edition.
+    pub fn enterprise_only(feature: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "enterprise-feature", "Enterprise feature", format!("{feature} is available in the Enterprise Edition"))
+    }
+
+    /// 404: no such resource (including one that belongs to another tenant).
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", format!("no such {what}"))
+    }
+
+    /// 405: the path exists but not with this method.
+    pub fn method_not_allowed() -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", "this path does not accept this method")
+    }
+
+    /// 409: the request conflicts with the current state.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)
+    }
+
+    /// 413: the body is larger than the server accepts.
+    pub fn payload_too_large(limit_bytes: usize) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large", format!("request bodies are limited to {limit_bytes} bytes"))
+    }
+
+    /// 422: well-formed but invalid; `errors` names each bad field.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let mut error = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "Validation failed", "one or more fields are invalid");
+        error.problem.errors = errors;
+        error
+    }
+
+    /// 422 for a single field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError { field: field.to_owned(), message: message.into() }])
+    }
+
+    /// 429: too many attempts; retry after `seconds`.
+    pub fn rate_limited(seconds: u64) -> Self {
+        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", format!("try again in {seconds} seconds"));
+        error.retry_after = Some(seconds);
+        error
+    }
+
+    /// 503: a backing service is down. The cause is logged, not shown.
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "backing service unavailable");
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", "a backing service is unavailable; retry later")
+    }
+
+    /// 500: an unexpected failure. The cause is logged, not shown.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "an unexpected error occurred")
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.problem).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<activities::DbError> for ApiError {
+    fn from(error: activities::DbError) -> Self {
+        match error {
+            activities::DbError::Unavailable(cause) => ApiError::unavailable(cause),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<activities::ratelimit::RedisError> for ApiError {
+    fn from(error: activities::ratelimit::RedisError) -> Self {
+        ApiError::unavailable(error)
+    }
+}

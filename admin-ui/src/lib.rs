@@ -1,0 +1,104 @@
+//! Keel's HTTP edge: the REST API under `/api/v1`, the server-rendered admin UI,
+//! health, readiness and metrics. Reads and writes go through `activities`; this
+//! crate holds no SQL.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod idempotency;
+pub mod observe;
+pub mod ui;
+
+use activities::ratelimit::LoginLimiter;
+use activities::Db;
+use axum::Router;
+use std::sync::Arc;
+
+/// Settings of the HTTP edge.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// `host:port` of the Temporal frontend, checked by `/readyz`.
+    pub temporal_address: String,
+    /// Base URL of the Temporal web UI, for links from run pages.
+    pub temporal_ui_url: String,
+    /// Whether cookies get the `Secure` attribute (set when served over HTTPS).
+    pub secure_cookies: bool,
+    /// How long a UI session lasts.
+    pub session_ttl: chrono::Duration,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            temporal_address: "127.0.0.1:7233".to_owned(),
+            temporal_ui_url: "http://127.0.0.1:8233".to_owned(),
+            secure_cookies: false,
+            session_ttl: chrono::Duration::hours(12),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Everything a handler may use, cloned per request (all fields are cheap handles).
+#[derive(Clone)]
+pub struct AppState {
+    /// The application-role connection pool.
+    pub db: Db,
+    /// Redis, for readiness.
+    pub redis: redis::aio::ConnectionManager,
+    /// Failed-login throttle.
+    pub login_limiter: LoginLimiter,
+    /// Settings.
+    pub settings: Arc<HttpSettings>,
+    /// Page templates.
+    pub templates: Arc<minijinja::Environment<'static>>,
+    /// Renders `/metrics`.
+    pub metrics: observe::MetricsHandle,
+}
+
+impl AppState {
+    /// Assembles the state; installs the process-wide metrics recorder once.
+    pub fn new(db: Db, redis: redis::aio::ConnectionManager, redis_prefix: &str, settings: HttpSettings) -> Self {
+        let login_limiter = LoginLimiter::new(redis.clone(), redis_prefix, 5, std::time::Duration::from_secs(15 * 60));
+        AppState {
+            db,
+            redis,
+            login_limiter,
+            settings: Arc::new(settings),
+            templates: Arc::new(ui::templates()),
+            metrics: observe::metrics_handle(),
+        }
+    }
+}
+
+/// The whole application: API, UI, health and metrics, with logging and limits.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.settings.max_body_bytes;
+    Router::new()
+        .merge(api::router(state.clone()))
+        .merge(ui::router(state.clone()))
+        .merge(health::router())
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::Extension(extract::BodyLimit(max_body)))
+        .layer(axum::middleware::from_fn(observe::record_metrics))
+        .layer(observe::trace_layer())
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(observe::panic_response))
+        .layer(observe::propagate_request_id())
+        .layer(observe::set_request_id())
+        .with_state(state)
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}

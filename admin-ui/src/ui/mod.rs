@@ -1,0 +1,48 @@
+//! The server-rendered admin UI: login, dashboard, users and API keys. Pages are
+//! minijinja templates compiled into the binary; forms carry CSRF tokens.
+
+mod pages;
+mod session;
+
+use crate::AppState;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use minijinja::Environment;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    ("login.html", include_str!("../../templates/login.html")),
+    ("dashboard.html", include_str!("../../templates/dashboard.html")),
+    ("users.html", include_str!("../../templates/users.html")),
+    ("api_keys.html", include_str!("../../templates/api_keys.html")),
+];
+
+/// The compiled page templates.
+pub fn templates() -> Environment<'static> {
+    let mut env = Environment::new();
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source).expect("templates shipped in the binary compile");
+    }
+    env
+}
+
+/// The UI routes.
+pub fn router(_state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::dashboard))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/users", get(pages::users).post(pages::create_user))
+        .route("/api-keys", get(pages::api_keys).post(pages::create_api_key))
+        .route("/api-keys/{id}/revoke", post(pages::revoke_api_key))
+        .route("/static/app.css", get(stylesheet))
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/app.css"),
+    )
+}

@@ -1,0 +1,11 @@
+//! Keel's domain core: identifiers, validated input types and the access-control
+//! catalogue. Pure and deterministic: no database, no HTTP, no clock, no I/O, so
+//! workflow code may depend on everything here.
+
+pub mod identity;
+pub mod rbac;
+pub mod tenancy;
+
+pub use identity::{Email, EmailError};
+pub use rbac::{Permission, ShippedRole, SHIPPED_ROLES};
+pub use tenancy::{Slug, SlugError, TenantId};

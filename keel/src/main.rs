@@ -1,0 +1,115 @@
+//! `keel`: the one binary. `keel up` runs everything on one machine; the other
+//! subcommands run one piece against the same configuration.
+
+mod commands;
+mod config;
+mod stack;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "keel", version, about = "Keel PSA: durable workflows for managed service providers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start Postgres, Redis and Temporal (unless configured elsewhere), migrate, seed
+    /// the demo tenant, then serve the UI/API and run a worker until Ctrl-C.
+    Up,
+    /// Serve the admin UI and the REST API.
+    Serve,
+    /// Run a worker.
+    Worker,
+    /// Apply pending database migrations (as the database owner).
+    Migrate,
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        action: TenantAction,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Manage API keys.
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantAction {
+    /// Create a tenant with its shipped roles and number sequences.
+    Create {
+        /// URL-safe short name, e.g. `acme-it`.
+        #[arg(long)]
+        slug: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create a user; prints a generated password when none is given.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        /// Admin, Dispatcher, Technician, Finance or Read-only (repeatable).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long)]
+        password: Option<String>,
+        /// Display name (defaults to the e-mail's local part).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyAction {
+    /// Issue an API key for a user; prints only the key.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KEEL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    let config = config::Config::load()?;
+    match cli.command {
+        Command::Up => stack::up(config).await,
+        Command::Serve => commands::serve(&config, commands::shutdown_signal()).await,
+        Command::Worker => commands::worker(&config, commands::shutdown_signal()).await,
+        Command::Migrate => commands::migrate(&config).await,
+        Command::Tenant { action: TenantAction::Create { slug, name } } => commands::create_tenant(&config, &slug, &name).await,
+        Command::User { action: UserAction::Create { tenant, email, roles, password, name } } => {
+            commands::create_user(&config, &tenant, &email, &roles, password, name).await
+        }
+        Command::ApiKey { action: ApiKeyAction::Create { tenant, user, name } } => {
+            commands::create_api_key(&config, &tenant, &user, &name).await
+        }
+    }
+}
