@@ -77,10 +77,10 @@ pub async fn login(State(app): State<AppState>, headers: HeaderMap, Form(form): 
             audit::record(&mut tx, entry).await?;
             tx.commit().await?;
             let max_age = app.settings.session_ttl.num_seconds();
-            let cookies = [
+            let cookies = axum::response::AppendHeaders([
                 (SET_COOKIE, set_cookie(SESSION_COOKIE, &session.token, max_age, app.settings.secure_cookies)),
                 (SET_COOKIE, set_cookie(LOGIN_CSRF_COOKIE, "", 0, app.settings.secure_cookies)),
-            ];
+            ]);
             Ok((cookies, Redirect::to("/")).into_response())
         }
         None => {
