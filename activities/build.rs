@@ -16,11 +16,16 @@ fn main() {
         file.strip_prefix(&dir).unwrap_or(&file).hash(&mut hasher);
         std::fs::read(&file).unwrap_or_default().hash(&mut hasher);
     }
-    println!("cargo:rustc-env=KEEL_MIGRATIONS_FINGERPRINT={:016x}", hasher.finish());
+    println!(
+        "cargo:rustc-env=KEEL_MIGRATIONS_FINGERPRINT={:016x}",
+        hasher.finish()
+    );
 }
 
 fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {

@@ -37,7 +37,9 @@ pub struct Principal {
 impl Principal {
     /// True when one of the user's roles grants `permission`.
     pub fn can(&self, permission: Permission) -> bool {
-        self.permissions.binary_search_by(|p| p.as_str().cmp(permission.name)).is_ok()
+        self.permissions
+            .binary_search_by(|p| p.as_str().cmp(permission.name))
+            .is_ok()
     }
 }
 
@@ -68,7 +70,10 @@ const PERMISSIONS_OF_USER: &str = "
 /// The principal behind a live API key whose token hashes to `token_hash`, marking
 /// the key used (at most once a minute, to keep reads cheap). `None` for an unknown,
 /// revoked or deactivated-user key.
-pub async fn principal_for_api_key(tx: &mut TenantTx, token_hash: &str) -> Result<Option<Principal>, DbError> {
+pub async fn principal_for_api_key(
+    tx: &mut TenantTx,
+    token_hash: &str,
+) -> Result<Option<Principal>, DbError> {
     let sql = format!(
         "WITH touched AS (
            UPDATE api_keys SET last_used_at = now()
@@ -89,7 +94,10 @@ pub async fn principal_for_api_key(tx: &mut TenantTx, token_hash: &str) -> Resul
 }
 
 /// The principal behind an unexpired session whose token hashes to `token_hash`.
-pub async fn principal_for_session(tx: &mut TenantTx, token_hash: &str) -> Result<Option<Principal>, DbError> {
+pub async fn principal_for_session(
+    tx: &mut TenantTx,
+    token_hash: &str,
+) -> Result<Option<Principal>, DbError> {
     let sql = format!(
         "SELECT u.id AS user_id, u.email, u.full_name, s.id AS credential_id,
                 s.csrf_token, {PERMISSIONS_OF_USER}
@@ -103,12 +111,19 @@ pub async fn principal_for_session(tx: &mut TenantTx, token_hash: &str) -> Resul
         .optional()?;
     let tenant = tx.tenant();
     Ok(row.map(|row| {
-        row.into_principal(tenant, |id, csrf| Credential::Session { id, csrf_token: csrf.unwrap_or_default() })
+        row.into_principal(tenant, |id, csrf| Credential::Session {
+            id,
+            csrf_token: csrf.unwrap_or_default(),
+        })
     }))
 }
 
 impl PrincipalRow {
-    fn into_principal(self, tenant: TenantId, credential: impl FnOnce(Uuid, Option<String>) -> Credential) -> Principal {
+    fn into_principal(
+        self,
+        tenant: TenantId,
+        credential: impl FnOnce(Uuid, Option<String>) -> Credential,
+    ) -> Principal {
         Principal {
             tenant,
             user_id: self.user_id,

@@ -4,7 +4,9 @@
 
 use crate::db::{DbError, TenantTx};
 use crate::schema::{api_keys, sessions};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -29,7 +31,11 @@ pub fn hash_password(password: &str) -> String {
 /// Checks `password` against a stored PHC hash; a malformed hash never verifies.
 pub fn verify_password(stored_hash: &str, password: &str) -> bool {
     PasswordHash::new(stored_hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -63,7 +69,10 @@ pub fn parse_credential(token: &str) -> Option<PresentedCredential> {
     if secret.len() != 64 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    Some(PresentedCredential { tenant: TenantId::parse_simple(tenant)?, hash: secret_hash(token) })
+    Some(PresentedCredential {
+        tenant: TenantId::parse_simple(tenant)?,
+        hash: secret_hash(token),
+    })
 }
 
 fn new_token(tenant: TenantId) -> String {
@@ -92,7 +101,11 @@ pub struct ApiKeyInfo {
 
 /// Issues a new API key for `user_id`; answers its info and the key itself, which
 /// is never stored and cannot be shown again.
-pub async fn issue_api_key(tx: &mut TenantTx, user_id: Uuid, name: &str) -> Result<(ApiKeyInfo, String), DbError> {
+pub async fn issue_api_key(
+    tx: &mut TenantTx,
+    user_id: Uuid,
+    name: &str,
+) -> Result<(ApiKeyInfo, String), DbError> {
     let token = new_token(tx.tenant());
     let visible = token.len().min(API_KEY_PREFIX.len() + 1 + 32 + 1 + 8);
     let info = diesel::insert_into(api_keys::table)
@@ -121,7 +134,11 @@ pub async fn api_keys_of(tx: &mut TenantTx, user_id: Uuid) -> Result<Vec<ApiKeyI
 }
 
 /// Revokes key `key_id` of `user_id`; answers false when no such live key exists.
-pub async fn revoke_api_key(tx: &mut TenantTx, user_id: Uuid, key_id: Uuid) -> Result<bool, DbError> {
+pub async fn revoke_api_key(
+    tx: &mut TenantTx,
+    user_id: Uuid,
+    key_id: Uuid,
+) -> Result<bool, DbError> {
     let changed = diesel::update(
         api_keys::table
             .filter(api_keys::id.eq(key_id))
@@ -145,7 +162,11 @@ pub struct NewSession {
 }
 
 /// Starts a session for `user_id` lasting `ttl`.
-pub async fn start_session(tx: &mut TenantTx, user_id: Uuid, ttl: Duration) -> Result<NewSession, DbError> {
+pub async fn start_session(
+    tx: &mut TenantTx,
+    user_id: Uuid,
+    ttl: Duration,
+) -> Result<NewSession, DbError> {
     let token = new_token(tx.tenant());
     let csrf_token = random_secret();
     let expires_at = Utc::now() + ttl;
@@ -161,10 +182,18 @@ pub async fn start_session(tx: &mut TenantTx, user_id: Uuid, ttl: Duration) -> R
         .execute(tx.conn())
         .await?;
     // Expired sessions of this user are swept here rather than by a timer.
-    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id)).filter(sessions::expires_at.lt(Utc::now())))
-        .execute(tx.conn())
-        .await?;
-    Ok(NewSession { token, csrf_token, expires_at })
+    diesel::delete(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::expires_at.lt(Utc::now())),
+    )
+    .execute(tx.conn())
+    .await?;
+    Ok(NewSession {
+        token,
+        csrf_token,
+        expires_at,
+    })
 }
 
 /// Ends the session whose token hashes to `token_hash`.
@@ -191,7 +220,13 @@ mod tests {
     #[test]
     fn foreign_shapes_are_rejected() {
         let tenant = TenantId(Uuid::now_v7()).simple();
-        for bad in ["", "keel_", "Bearer x", &format!("keel_{tenant}_short"), &format!("other_{tenant}_{}", "a".repeat(64))] {
+        for bad in [
+            "",
+            "keel_",
+            "Bearer x",
+            &format!("keel_{tenant}_short"),
+            &format!("other_{tenant}_{}", "a".repeat(64)),
+        ] {
             assert_eq!(parse_credential(bad), None, "{bad}");
         }
     }

@@ -85,7 +85,10 @@ impl Db {
     pub async fn platform_tx(&self) -> Result<TenantTx, DbError> {
         let mut conn = self.conn().await?;
         Tm::begin_transaction(&mut *conn).await?;
-        Ok(TenantTx { conn, tenant: TenantId(uuid::Uuid::nil()) })
+        Ok(TenantTx {
+            conn,
+            tenant: TenantId(uuid::Uuid::nil()),
+        })
     }
 
     /// Runs `SELECT 1`, for readiness checks.
@@ -143,7 +146,9 @@ impl TenantTx {
 /// The URL of the application role on the same server and database as `owner_url`:
 /// the user part is replaced by `keel_app` (with `password` when given).
 pub fn app_role_url(owner_url: &str, password: Option<&str>) -> String {
-    let (scheme, rest) = owner_url.split_once("://").unwrap_or(("postgres", owner_url));
+    let (scheme, rest) = owner_url
+        .split_once("://")
+        .unwrap_or(("postgres", owner_url));
     let host_and_path = rest.rsplit_once('@').map_or(rest, |(_, after)| after);
     match password {
         Some(pw) => format!("{scheme}://keel_app:{pw}@{host_and_path}"),
@@ -158,7 +163,10 @@ mod tests {
     #[test]
     fn app_role_url_swaps_the_user() {
         assert_eq!(
-            app_role_url("postgres://postgres:pw@127.0.0.1:5432/keel?sslmode=disable", None),
+            app_role_url(
+                "postgres://postgres:pw@127.0.0.1:5432/keel?sslmode=disable",
+                None
+            ),
             "postgres://keel_app@127.0.0.1:5432/keel?sslmode=disable"
         );
         assert_eq!(

@@ -33,18 +33,32 @@ pub enum Claim {
 }
 
 /// Claims `key` for `user_id`'s request whose body hashes to `request_hash`.
-pub async fn claim(tx: &mut TenantTx, user_id: Uuid, key: &str, request_hash: &str) -> Result<Claim, DbError> {
+pub async fn claim(
+    tx: &mut TenantTx,
+    user_id: Uuid,
+    key: &str,
+    request_hash: &str,
+) -> Result<Claim, DbError> {
     let inserted = insert_claim(tx, user_id, key, request_hash).await?;
     if inserted {
         return Ok(Claim::Fresh);
     }
-    let (stored_hash, status, body, created_at): (String, Option<i32>, Option<String>, chrono::DateTime<Utc>) =
-        keys::table
-            .find((tx.tenant().0, user_id, key))
-            .select((keys::request_hash, keys::status_code, keys::response_body, keys::created_at))
-            .for_update()
-            .first(tx.conn())
-            .await?;
+    let (stored_hash, status, body, created_at): (
+        String,
+        Option<i32>,
+        Option<String>,
+        chrono::DateTime<Utc>,
+    ) = keys::table
+        .find((tx.tenant().0, user_id, key))
+        .select((
+            keys::request_hash,
+            keys::status_code,
+            keys::response_body,
+            keys::created_at,
+        ))
+        .for_update()
+        .first(tx.conn())
+        .await?;
     let age = Utc::now() - created_at;
     let expired = age > Duration::hours(RETENTION_HOURS);
     let abandoned = status.is_none() && age > Duration::seconds(ABANDONED_AFTER_SECONDS);
@@ -57,12 +71,20 @@ pub async fn claim(tx: &mut TenantTx, user_id: Uuid, key: &str, request_hash: &s
         return Ok(Claim::BodyMismatch);
     }
     match (status, body) {
-        (Some(status), Some(body)) => Ok(Claim::Replay { status: u16::try_from(status).unwrap_or(500), body }),
+        (Some(status), Some(body)) => Ok(Claim::Replay {
+            status: u16::try_from(status).unwrap_or(500),
+            body,
+        }),
         _ => Ok(Claim::InProgress),
     }
 }
 
-async fn insert_claim(tx: &mut TenantTx, user_id: Uuid, key: &str, request_hash: &str) -> Result<bool, DbError> {
+async fn insert_claim(
+    tx: &mut TenantTx,
+    user_id: Uuid,
+    key: &str,
+    request_hash: &str,
+) -> Result<bool, DbError> {
     let inserted = diesel::insert_into(keys::table)
         .values((
             keys::tenant.eq(tx.tenant().0),
@@ -77,9 +99,18 @@ async fn insert_claim(tx: &mut TenantTx, user_id: Uuid, key: &str, request_hash:
 }
 
 /// Stores the response of a fresh claim so repeats replay it.
-pub async fn remember_response(tx: &mut TenantTx, user_id: Uuid, key: &str, status: u16, body: &str) -> Result<(), DbError> {
+pub async fn remember_response(
+    tx: &mut TenantTx,
+    user_id: Uuid,
+    key: &str,
+    status: u16,
+    body: &str,
+) -> Result<(), DbError> {
     diesel::update(keys::table.find((tx.tenant().0, user_id, key)))
-        .set((keys::status_code.eq(i32::from(status)), keys::response_body.eq(body)))
+        .set((
+            keys::status_code.eq(i32::from(status)),
+            keys::response_body.eq(body),
+        ))
         .execute(tx.conn())
         .await?;
     Ok(())
@@ -87,6 +118,8 @@ pub async fn remember_response(tx: &mut TenantTx, user_id: Uuid, key: &str, stat
 
 /// Forgets a claim, e.g. after a server error, so the client may retry the work.
 pub async fn release(tx: &mut TenantTx, user_id: Uuid, key: &str) -> Result<(), DbError> {
-    diesel::delete(keys::table.find((tx.tenant().0, user_id, key))).execute(tx.conn()).await?;
+    diesel::delete(keys::table.find((tx.tenant().0, user_id, key)))
+        .execute(tx.conn())
+        .await?;
     Ok(())
 }

@@ -30,7 +30,8 @@ async fn with_owner_connection<T: Send + 'static>(
     // blocking thread so the runtime is never stalled.
     tokio::task::spawn_blocking(move || {
         use diesel::Connection;
-        let mut conn = Wrapped::establish(&url).map_err(|e| MigrateError::Connect(e.to_string()))?;
+        let mut conn =
+            Wrapped::establish(&url).map_err(|e| MigrateError::Connect(e.to_string()))?;
         work(&mut conn)
     })
     .await
@@ -90,14 +91,18 @@ pub async fn ensure_database(server_url: &str, name: &str) -> Result<bool, Migra
         found: bool,
     }
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(MigrateError::Migration(format!("unsafe database name {name:?}")));
+        return Err(MigrateError::Migration(format!(
+            "unsafe database name {name:?}"
+        )));
     }
     let name = name.to_owned();
     with_owner_connection(&server_database_url(server_url, "postgres"), move |conn| {
-        let exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS found")
-            .bind::<Text, _>(&name)
-            .get_result::<Found>(conn)
-            .map_err(|e| MigrateError::Migration(e.to_string()))?;
+        let exists = diesel::sql_query(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS found",
+        )
+        .bind::<Text, _>(&name)
+        .get_result::<Found>(conn)
+        .map_err(|e| MigrateError::Migration(e.to_string()))?;
         if exists.found {
             return Ok(false);
         }
@@ -111,7 +116,9 @@ pub async fn ensure_database(server_url: &str, name: &str) -> Result<bool, Migra
 
 /// `url` with its database name replaced by `database`.
 pub fn server_database_url(url: &str, database: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let host_part = match base[scheme_end..].find('/') {
         Some(slash) => &base[..scheme_end + slash],
@@ -137,9 +144,18 @@ mod tests {
 
     #[test]
     fn database_urls_are_rewritten() {
-        assert_eq!(server_database_url("postgres://u@h:1/keel?x=1", "postgres"), "postgres://u@h:1/postgres?x=1");
-        assert_eq!(server_database_url("postgres://u@h:1", "t"), "postgres://u@h:1/t");
-        assert_eq!(database_name("postgres://u@h:1/keel?x=1").as_deref(), Some("keel"));
+        assert_eq!(
+            server_database_url("postgres://u@h:1/keel?x=1", "postgres"),
+            "postgres://u@h:1/postgres?x=1"
+        );
+        assert_eq!(
+            server_database_url("postgres://u@h:1", "t"),
+            "postgres://u@h:1/t"
+        );
+        assert_eq!(
+            database_name("postgres://u@h:1/keel?x=1").as_deref(),
+            Some("keel")
+        );
         assert_eq!(database_name("postgres://u@h:1"), None);
     }
 }

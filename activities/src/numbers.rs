@@ -6,7 +6,11 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 /// The sequences every tenant starts with: (name, prefix).
-pub const DEFAULT_SEQUENCES: &[(&str, &str)] = &[("ticket", "T-"), ("invoice", "INV-"), ("credit_note", "CN-")];
+pub const DEFAULT_SEQUENCES: &[(&str, &str)] = &[
+    ("ticket", "T-"),
+    ("invoice", "INV-"),
+    ("credit_note", "CN-"),
+];
 
 /// Why no number could be taken.
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +33,8 @@ pub async fn take_next(tx: &mut TenantTx, name: &str) -> Result<String, NumberEr
         .await
         .optional()
         .map_err(DbError::from)?;
-    let (prefix, padding, value) = taken.ok_or_else(|| NumberError::UnknownSequence(name.to_owned()))?;
+    let (prefix, padding, value) =
+        taken.ok_or_else(|| NumberError::UnknownSequence(name.to_owned()))?;
     let width = usize::try_from(padding).unwrap_or(6);
     Ok(format!("{prefix}{value:0width$}"))
 }
@@ -39,7 +44,13 @@ pub async fn seed_defaults(tx: &mut TenantTx) -> Result<(), DbError> {
     let tenant = tx.tenant().0;
     let rows: Vec<_> = DEFAULT_SEQUENCES
         .iter()
-        .map(|(name, prefix)| (seq::tenant.eq(tenant), seq::name.eq(*name), seq::prefix.eq(*prefix)))
+        .map(|(name, prefix)| {
+            (
+                seq::tenant.eq(tenant),
+                seq::name.eq(*name),
+                seq::prefix.eq(*prefix),
+            )
+        })
         .collect();
     diesel::insert_into(seq::table)
         .values(rows)

@@ -33,12 +33,22 @@ impl<T> Page<T> {
         let limit = usize::try_from(limit).unwrap_or(0);
         let has_more = rows.len() > limit;
         rows.truncate(limit);
-        let next_cursor = if has_more { rows.last().map(&id_of) } else { None };
-        Page { data: rows, next_cursor }
+        let next_cursor = if has_more {
+            rows.last().map(&id_of)
+        } else {
+            None
+        };
+        Page {
+            data: rows,
+            next_cursor,
+        }
     }
 
     /// Transforms the rows, keeping the cursor.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { data: self.data.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+        Page {
+            data: self.data.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
     }
 }

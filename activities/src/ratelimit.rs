@@ -28,8 +28,18 @@ pub struct LoginLimiter {
 impl LoginLimiter {
     /// A limiter allowing `max_failures` wrong passwords per `window`; keys start with
     /// `prefix` so several installations (or tests) can share one Redis.
-    pub fn new(redis: ConnectionManager, prefix: &str, max_failures: u32, window: Duration) -> Self {
-        LoginLimiter { redis, prefix: prefix.to_owned(), max_failures, window }
+    pub fn new(
+        redis: ConnectionManager,
+        prefix: &str,
+        max_failures: u32,
+        window: Duration,
+    ) -> Self {
+        LoginLimiter {
+            redis,
+            prefix: prefix.to_owned(),
+            max_failures,
+            window,
+        }
     }
 
     fn key(&self, account: &str) -> String {
@@ -40,8 +50,11 @@ impl LoginLimiter {
     pub async fn locked_for(&self, account: &str) -> Result<Option<Duration>, RedisError> {
         let mut redis = self.redis.clone();
         let key = self.key(account);
-        let (failures, ttl): (Option<u32>, i64) =
-            redis::pipe().get(&key).ttl(&key).query_async(&mut redis).await?;
+        let (failures, ttl): (Option<u32>, i64) = redis::pipe()
+            .get(&key)
+            .ttl(&key)
+            .query_async(&mut redis)
+            .await?;
         let locked = failures.unwrap_or(0) >= self.max_failures;
         Ok(locked.then(|| Duration::from_secs(u64::try_from(ttl).unwrap_or(1).max(1))))
     }
@@ -66,7 +79,10 @@ impl LoginLimiter {
     /// Clears the failures of `account` after a successful login.
     pub async fn clear(&self, account: &str) -> Result<(), RedisError> {
         let mut redis = self.redis.clone();
-        redis::cmd("DEL").arg(self.key(account)).query_async::<()>(&mut redis).await?;
+        redis::cmd("DEL")
+            .arg(self.key(account))
+            .query_async::<()>(&mut redis)
+            .await?;
         Ok(())
     }
 }

@@ -55,7 +55,11 @@ pub async fn create_tenant(db: &Db, slug: &Slug, name: &str) -> Result<Tenant, T
     }
     let mut tx = db.platform_tx().await?;
     let tenant: Tenant = diesel::insert_into(tenants::table)
-        .values((tenants::id.eq(Uuid::now_v7()), tenants::slug.eq(slug.as_str()), tenants::name.eq(name)))
+        .values((
+            tenants::id.eq(Uuid::now_v7()),
+            tenants::slug.eq(slug.as_str()),
+            tenants::name.eq(name),
+        ))
         .returning(Tenant::as_returning())
         .get_result(tx.conn())
         .await
@@ -70,7 +74,13 @@ pub async fn create_tenant(db: &Db, slug: &Slug, name: &str) -> Result<Tenant, T
     let details = serde_json::json!({ "slug": tenant.slug, "name": tenant.name });
     audit::record(
         &mut tx,
-        AuditEntry { actor: None, action: "tenant.created", resource: "tenant", resource_id: Some(tenant.id), details },
+        AuditEntry {
+            actor: None,
+            action: "tenant.created",
+            resource: "tenant",
+            resource_id: Some(tenant.id),
+            details,
+        },
     )
     .await?;
     tx.commit().await?;
@@ -81,7 +91,12 @@ pub async fn create_tenant(db: &Db, slug: &Slug, name: &str) -> Result<Tenant, T
 async fn sync_permission_catalogue(tx: &mut TenantTx) -> Result<(), DbError> {
     let rows: Vec<_> = Permission::ALL
         .iter()
-        .map(|p| (permissions::name.eq(p.name), permissions::description.eq(p.description)))
+        .map(|p| {
+            (
+                permissions::name.eq(p.name),
+                permissions::description.eq(p.description),
+            )
+        })
         .collect();
     diesel::insert_into(permissions::table)
         .values(rows)
@@ -107,11 +122,21 @@ async fn seed_shipped_roles(tx: &mut TenantTx) -> Result<(), DbError> {
             roles::is_system.eq(true),
         ));
         grants.extend(role.permissions.iter().map(|p| {
-            (role_permissions::tenant.eq(tenant), role_permissions::role_id.eq(id), role_permissions::permission.eq(p.name))
+            (
+                role_permissions::tenant.eq(tenant),
+                role_permissions::role_id.eq(id),
+                role_permissions::permission.eq(p.name),
+            )
         }));
     }
-    diesel::insert_into(roles::table).values(role_rows).execute(tx.conn()).await?;
-    diesel::insert_into(role_permissions::table).values(grants).execute(tx.conn()).await?;
+    diesel::insert_into(roles::table)
+        .values(role_rows)
+        .execute(tx.conn())
+        .await?;
+    diesel::insert_into(role_permissions::table)
+        .values(grants)
+        .execute(tx.conn())
+        .await?;
     Ok(())
 }
 

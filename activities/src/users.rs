@@ -65,7 +65,11 @@ pub enum UserError {
 }
 
 /// Creates a user with the given roles, recording `actor` in the audit log.
-pub async fn create_user(tx: &mut TenantTx, new: NewUser<'_>, actor: Option<Uuid>) -> Result<User, UserError> {
+pub async fn create_user(
+    tx: &mut TenantTx,
+    new: NewUser<'_>,
+    actor: Option<Uuid>,
+) -> Result<User, UserError> {
     let tenant = tx.tenant().0;
     let role_ids = role_ids_by_name(tx, new.roles).await?;
     let row: UserRow = diesel::insert_into(users::table)
@@ -86,7 +90,11 @@ pub async fn create_user(tx: &mut TenantTx, new: NewUser<'_>, actor: Option<Uuid
     let assignments: Vec<_> = role_ids
         .iter()
         .map(|role_id| {
-            (role_assignments::tenant.eq(tenant), role_assignments::user_id.eq(row.id), role_assignments::role_id.eq(role_id))
+            (
+                role_assignments::tenant.eq(tenant),
+                role_assignments::user_id.eq(row.id),
+                role_assignments::role_id.eq(role_id),
+            )
         })
         .collect();
     diesel::insert_into(role_assignments::table)
@@ -95,8 +103,17 @@ pub async fn create_user(tx: &mut TenantTx, new: NewUser<'_>, actor: Option<Uuid
         .await
         .map_err(DbError::from)?;
     let details = serde_json::json!({ "email": row.email, "roles": new.roles });
-    audit::record(tx, AuditEntry { actor, action: "user.created", resource: "user", resource_id: Some(row.id), details })
-        .await?;
+    audit::record(
+        tx,
+        AuditEntry {
+            actor,
+            action: "user.created",
+            resource: "user",
+            resource_id: Some(row.id),
+            details,
+        },
+    )
+    .await?;
     let mut roles = new.roles.to_vec();
     roles.sort();
     Ok(row.with_roles(roles))
@@ -117,7 +134,11 @@ async fn role_ids_by_name(tx: &mut TenantTx, names: &[String]) -> Result<Vec<Uui
 
 /// One page of the tenant's users, newest first.
 pub async fn list_users(tx: &mut TenantTx, page: PageRequest) -> Result<Page<User>, DbError> {
-    let mut query = users::table.select(UserRow::as_select()).order(users::id.desc()).limit(page.limit + 1).into_boxed();
+    let mut query = users::table
+        .select(UserRow::as_select())
+        .order(users::id.desc())
+        .limit(page.limit + 1)
+        .into_boxed();
     if let Some(after) = page.after {
         query = query.filter(users::id.lt(after));
     }
@@ -133,16 +154,28 @@ pub async fn list_users(tx: &mut TenantTx, page: PageRequest) -> Result<Page<Use
 
 /// The user with `id`, if it exists in the tenant.
 pub async fn find_user(tx: &mut TenantTx, id: Uuid) -> Result<Option<User>, DbError> {
-    let row = users::table.find((tx.tenant().0, id)).select(UserRow::as_select()).first(tx.conn()).await.optional()?;
+    let row = users::table
+        .find((tx.tenant().0, id))
+        .select(UserRow::as_select())
+        .first(tx.conn())
+        .await
+        .optional()?;
     let Some(row) = row else { return Ok(None) };
     let mut roles = role_names_of(tx, &[id]).await?;
     Ok(Some(row.with_roles(roles.remove(&id).unwrap_or_default())))
 }
 
 /// Role names per user, for a set of users, in one query.
-async fn role_names_of(tx: &mut TenantTx, user_ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<String>>, DbError> {
+async fn role_names_of(
+    tx: &mut TenantTx,
+    user_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<String>>, DbError> {
     let pairs: Vec<(Uuid, String)> = role_assignments::table
-        .inner_join(roles::table.on(roles::tenant.eq(role_assignments::tenant).and(roles::id.eq(role_assignments::role_id))))
+        .inner_join(
+            roles::table.on(roles::tenant
+                .eq(role_assignments::tenant)
+                .and(roles::id.eq(role_assignments::role_id))),
+        )
         .filter(role_assignments::user_id.eq_any(user_ids))
         .select((role_assignments::user_id, roles::name))
         .order((role_assignments::user_id, roles::name))
@@ -167,7 +200,10 @@ pub struct LoginCandidate {
 }
 
 /// The login facts of the user with `email`, if any.
-pub async fn login_candidate(tx: &mut TenantTx, email: &Email) -> Result<Option<LoginCandidate>, DbError> {
+pub async fn login_candidate(
+    tx: &mut TenantTx,
+    email: &Email,
+) -> Result<Option<LoginCandidate>, DbError> {
     Ok(users::table
         .filter(users::email.eq(email.as_str()))
         .select((users::id, users::password_hash, users::is_active))
@@ -178,7 +214,12 @@ pub async fn login_candidate(tx: &mut TenantTx, email: &Email) -> Result<Option<
 
 /// The id of the user with `email`, if any.
 pub async fn user_id_by_email(tx: &mut TenantTx, email: &Email) -> Result<Option<Uuid>, DbError> {
-    Ok(users::table.filter(users::email.eq(email.as_str())).select(users::id).first(tx.conn()).await.optional()?)
+    Ok(users::table
+        .filter(users::email.eq(email.as_str()))
+        .select(users::id)
+        .first(tx.conn())
+        .await
+        .optional()?)
 }
 
 impl UserRow {

@@ -8,8 +8,8 @@ use crate::AppState;
 use activities::access::{self, Principal};
 use activities::credentials::parse_credential;
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::request::Parts;
 use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 use engine::Permission;
@@ -40,16 +40,30 @@ pub fn require(principal: &Principal, permission: Permission) -> Result<(), ApiE
 }
 
 /// Middleware: resolves the bearer key of an API request, or answers 401.
-pub async fn authenticate_bearer(State(app): State<AppState>, mut request: Request, next: Next) -> Result<Response, ApiError> {
-    let header = request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+pub async fn authenticate_bearer(
+    State(app): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let header = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     let token = header
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .ok_or_else(|| ApiError::unauthorized("send an API key as `Authorization: Bearer <key>`"))?;
-    let credential = parse_credential(token.trim()).ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .ok_or_else(|| {
+            ApiError::unauthorized("send an API key as `Authorization: Bearer <key>`")
+        })?;
+    let credential =
+        parse_credential(token.trim()).ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
     let mut tx = app.db.tenant_tx(credential.tenant).await?;
     let principal = access::principal_for_api_key(&mut tx, &credential.hash).await?;
     tx.commit().await?;
-    let principal = principal.ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))?;
+    let principal =
+        principal.ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))?;
     let span = tracing::Span::current();
     span.record("tenant", tracing::field::display(principal.tenant));
     span.record("user", tracing::field::display(principal.user_id));

@@ -36,7 +36,9 @@ pub struct Problem {
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    problem: Problem,
+    // Boxed: handlers return Result<_, ApiError> everywhere, and a small Err keeps
+    // every Result cheap to move.
+    problem: Box<Problem>,
     retry_after: Option<u64>,
 }
 
@@ -44,45 +46,75 @@ impl ApiError {
     fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
         ApiError {
             status,
-            problem: Problem {
+            problem: Box::new(Problem {
                 kind: format!("/problems/{slug}"),
                 title: title.to_owned(),
                 status: status.as_u16(),
                 detail: detail.into(),
                 errors: Vec::new(),
-            },
+            }),
             retry_after: None,
         }
     }
 
     /// 400: the body or query could not be parsed.
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad-request", "Malformed request", detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Malformed request",
+            detail,
+        )
     }
 
     /// 401: no valid credential.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required", detail)
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Authentication required",
+            detail,
+        )
     }
 
     /// 403: authenticated, but the user's roles lack `permission`.
     pub fn forbidden(permission: &str) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", "Permission denied", format!("this requires the {permission} permission"))
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Permission denied",
+            format!("this requires the {permission} permission"),
+        )
     }
 
     /// 403: the feature exists only in the Enterprise Edition.
     pub fn enterprise_only(feature: &str) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "enterprise-feature", "Enterprise feature", format!("{feature} is available in the Enterprise Edition"))
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "enterprise-feature",
+            "Enterprise feature",
+            format!("{feature} is available in the Enterprise Edition"),
+        )
     }
 
     /// 404: no such resource (including one that belongs to another tenant).
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", format!("no such {what}"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+            format!("no such {what}"),
+        )
     }
 
     /// 405: the path exists but not with this method.
     pub fn method_not_allowed() -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", "this path does not accept this method")
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+            "this path does not accept this method",
+        )
     }
 
     /// 409: the request conflicts with the current state.
@@ -92,24 +124,42 @@ impl ApiError {
 
     /// 413: the body is larger than the server accepts.
     pub fn payload_too_large(limit_bytes: usize) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large", format!("request bodies are limited to {limit_bytes} bytes"))
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Payload too large",
+            format!("request bodies are limited to {limit_bytes} bytes"),
+        )
     }
 
     /// 422: well-formed but invalid; `errors` names each bad field.
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        let mut error = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "Validation failed", "one or more fields are invalid");
+        let mut error = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Validation failed",
+            "one or more fields are invalid",
+        );
         error.problem.errors = errors;
         error
     }
 
     /// 422 for a single field.
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
-        Self::validation(vec![FieldError { field: field.to_owned(), message: message.into() }])
+        Self::validation(vec![FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }])
     }
 
     /// 429: too many attempts; retry after `seconds`.
     pub fn rate_limited(seconds: u64) -> Self {
-        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", format!("try again in {seconds} seconds"));
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            format!("try again in {seconds} seconds"),
+        );
         error.retry_after = Some(seconds);
         error
     }
@@ -117,13 +167,23 @@ impl ApiError {
     /// 503: a backing service is down. The cause is logged, not shown.
     pub fn unavailable(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "backing service unavailable");
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", "a backing service is unavailable; retry later")
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+            "a backing service is unavailable; retry later",
+        )
     }
 
     /// 500: an unexpected failure. The cause is logged, not shown.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "an unexpected error occurred")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "an unexpected error occurred",
+        )
     }
 
     /// The HTTP status.
@@ -137,7 +197,10 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_vec(&self.problem).unwrap_or_default();
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }

@@ -15,7 +15,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let limit = req.extensions().get::<BodyLimit>().map(|l| l.0).unwrap_or(1024 * 1024);
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .map(|l| l.0)
+            .unwrap_or(1024 * 1024);
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::payload_too_large(limit)
@@ -33,8 +37,8 @@ pub struct BodyLimit(pub usize);
 
 /// Parses `bytes` as JSON into `T`: syntax errors are 400, shape errors 422.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
     if !value.is_object() {
         return Err(ApiError::bad_request("the body must be a JSON object"));
     }
@@ -43,7 +47,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             path if path == "." => missing_field(e.inner()).unwrap_or_else(|| "body".to_owned()),
             path => path,
         };
-        ApiError::validation(vec![FieldError { field, message: e.inner().to_string() }])
+        ApiError::validation(vec![FieldError {
+            field,
+            message: e.inner().to_string(),
+        }])
     })
 }
 
@@ -66,9 +73,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 }
 
 fn serde_urlencoded_from_str<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| ApiError::bad_request("malformed query string"))?)
-        .map(|q| q.0)
-        .map_err(|e| ApiError::bad_request(format!("malformed query: {}", e.body_text())))
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{query}")
+            .parse()
+            .map_err(|_| ApiError::bad_request("malformed query string"))?,
+    )
+    .map(|q| q.0)
+    .map_err(|e| ApiError::bad_request(format!("malformed query: {}", e.body_text())))
 }
 
 /// A path parameter of type `T`; a value that does not parse names no resource, so

@@ -25,14 +25,27 @@ async fn healthz() -> Json<serde_json::Value> {
 async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
     let limit = Duration::from_secs(2);
     let (postgres, redis, temporal) = tokio::join!(
-        check(limit, async { app.db.ping().await.map_err(|e| e.to_string()) }),
-        check(limit, async { activities::ratelimit::ping(&app.redis).await.map_err(|e| e.to_string()) }),
         check(limit, async {
-            tokio::net::TcpStream::connect(&app.settings.temporal_address).await.map(drop).map_err(|e| e.to_string())
+            app.db.ping().await.map_err(|e| e.to_string())
+        }),
+        check(limit, async {
+            activities::ratelimit::ping(&app.redis)
+                .await
+                .map_err(|e| e.to_string())
+        }),
+        check(limit, async {
+            tokio::net::TcpStream::connect(&app.settings.temporal_address)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
         }),
     );
     let ready = [&postgres, &redis, &temporal].iter().all(|c| c.is_ok());
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let show = |c: &Result<(), String>| match c {
         Ok(()) => json!({ "status": "up" }),
         Err(e) => json!({ "status": "down", "error": e }),
@@ -44,10 +57,18 @@ async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
     (status, Json(body))
 }
 
-async fn check(limit: Duration, probe: impl std::future::Future<Output = Result<(), String>>) -> Result<(), String> {
-    tokio::time::timeout(limit, probe).await.unwrap_or_else(|_| Err("timed out".to_owned()))
+async fn check(
+    limit: Duration,
+    probe: impl std::future::Future<Output = Result<(), String>>,
+) -> Result<(), String> {
+    tokio::time::timeout(limit, probe)
+        .await
+        .unwrap_or_else(|_| Err("timed out".to_owned()))
 }
 
 async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(),
+    )
 }

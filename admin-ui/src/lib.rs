@@ -62,8 +62,18 @@ pub struct AppState {
 
 impl AppState {
     /// Assembles the state; installs the process-wide metrics recorder once.
-    pub fn new(db: Db, redis: redis::aio::ConnectionManager, redis_prefix: &str, settings: HttpSettings) -> Self {
-        let login_limiter = LoginLimiter::new(redis.clone(), redis_prefix, 5, std::time::Duration::from_secs(15 * 60));
+    pub fn new(
+        db: Db,
+        redis: redis::aio::ConnectionManager,
+        redis_prefix: &str,
+        settings: HttpSettings,
+    ) -> Self {
+        let login_limiter = LoginLimiter::new(
+            redis.clone(),
+            redis_prefix,
+            5,
+            std::time::Duration::from_secs(15 * 60),
+        );
         AppState {
             db,
             redis,
@@ -88,7 +98,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::Extension(extract::BodyLimit(max_body)))
         .layer(axum::middleware::from_fn(observe::record_metrics))
         .layer(observe::trace_layer())
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(observe::panic_response))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            observe::panic_response,
+        ))
         .layer(observe::propagate_request_id())
         .layer(observe::set_request_id())
         .with_state(state)
@@ -100,5 +112,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -45,20 +45,28 @@ pub async fn record_metrics(request: Request, next: Next) -> Response {
     let status = response.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("keel_http_requests_total", &labels).increment(1);
-    metrics::histogram!("keel_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    metrics::histogram!("keel_http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
     response
 }
 
-/// Logs each request with its id, tenant, user, status and latency.
-pub fn trace_layer() -> TraceLayer<
+type RequestTrace<MakeSpan, OnResponse> = TraceLayer<
     SharedClassifier<ServerErrorsAsFailures>,
-    impl Fn(&Request) -> Span + Clone,
+    MakeSpan,
     tower_http::trace::DefaultOnRequest,
-    impl Fn(&Response, Duration, &Span) + Clone,
-> {
+    OnResponse,
+>;
+
+/// Logs each request with its id, tenant, user, status and latency.
+pub fn trace_layer(
+) -> RequestTrace<impl Fn(&Request) -> Span + Clone, impl Fn(&Response, Duration, &Span) + Clone> {
     TraceLayer::new_for_http()
         .make_span_with(|request: &Request| {
-            let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            let request_id = request
+                .headers()
+                .get(REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
             tracing::info_span!(
                 "request",
                 method = %request.method(),
@@ -69,7 +77,11 @@ pub fn trace_layer() -> TraceLayer<
             )
         })
         .on_response(|response: &Response, latency: Duration, _span: &Span| {
-            tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "served");
+            tracing::info!(
+                status = response.status().as_u16(),
+                latency_ms = latency.as_secs_f64() * 1000.0,
+                "served"
+            );
         })
 }
 

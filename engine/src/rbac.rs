@@ -144,7 +144,9 @@ pub const SHIPPED_ROLES: &[ShippedRole] = &[
 impl ShippedRole {
     /// Finds a shipped role by name, ignoring case (`admin`, `Read-only`).
     pub fn named(name: &str) -> Option<&'static ShippedRole> {
-        SHIPPED_ROLES.iter().find(|role| role.name.eq_ignore_ascii_case(name))
+        SHIPPED_ROLES
+            .iter()
+            .find(|role| role.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -157,9 +159,14 @@ mod tests {
     fn permission_names_are_unique_and_resource_action_shaped() {
         let mut seen = HashSet::new();
         for permission in Permission::ALL {
-            assert!(seen.insert(permission.name), "duplicate {}", permission.name);
+            assert!(
+                seen.insert(permission.name),
+                "duplicate {}",
+                permission.name
+            );
             let (resource, action) = permission.name.split_once(':').expect("resource:action");
-            let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+            let valid =
+                |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c == '_');
             assert!(valid(resource) && valid(action), "{}", permission.name);
         }
     }
@@ -173,6 +180,9 @@ mod tests {
             .collect();
         assert_eq!(holders, ["Admin"]);
         let read_only = ShippedRole::named("read-only").expect("shipped");
-        assert!(read_only.permissions.iter().all(|p| p.name.ends_with(":read")));
+        assert!(read_only
+            .permissions
+            .iter()
+            .all(|p| p.name.ends_with(":read")));
     }
 }

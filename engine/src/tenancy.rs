@@ -44,7 +44,9 @@ pub enum SlugError {
     #[error("must be 2 to 63 characters long")]
     Length,
     /// Contains something other than `a-z`, `0-9` and `-`, or starts with `-`.
-    #[error("may contain only lowercase letters, digits and dashes, and must not start with a dash")]
+    #[error(
+        "may contain only lowercase letters, digits and dashes, and must not start with a dash"
+    )]
     Characters,
 }
 

@@ -24,28 +24,43 @@ pub async fn shutdown_signal() {
 }
 
 pub fn connect_db(config: &Config) -> Result<Db> {
-    Db::connect(&config.app_url(), 16).with_context(|| format!("cannot connect to {}", redacted(&config.app_url())))
+    Db::connect(&config.app_url(), 16)
+        .with_context(|| format!("cannot connect to {}", redacted(&config.app_url())))
 }
 
 pub async fn migrate(config: &Config) -> Result<()> {
     let owner = config.owner_url();
-    let applied = migrate::run_pending(&owner).await.with_context(|| format!("migrating {}", redacted(&owner)))?;
+    let applied = migrate::run_pending(&owner)
+        .await
+        .with_context(|| format!("migrating {}", redacted(&owner)))?;
     if let Some(password) = &config.app_db_password {
         migrate::set_app_role_password(&owner, password).await?;
     }
     if applied.is_empty() {
         eprintln!("database is up to date");
     } else {
-        eprintln!("applied {} migration(s): {}", applied.len(), applied.join(", "));
+        eprintln!(
+            "applied {} migration(s): {}",
+            applied.len(),
+            applied.join(", ")
+        );
     }
     Ok(())
 }
 
-pub async fn serve(config: &Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+pub async fn serve(
+    config: &Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     let db = connect_db(config)?;
     let redis = activities::ratelimit::connect(&config.redis_url())
         .await
-        .with_context(|| format!("cannot connect to Redis at {}", redacted(&config.redis_url())))?;
+        .with_context(|| {
+            format!(
+                "cannot connect to Redis at {}",
+                redacted(&config.redis_url())
+            )
+        })?;
     let state = admin_ui::AppState::new(db, redis, &config.redis_prefix, config.http_settings());
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -55,25 +70,38 @@ pub async fn serve(config: &Config, shutdown: impl Future<Output = ()> + Send + 
     Ok(())
 }
 
-pub async fn worker(config: &Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
-    workers::run(workers::WorkerSettings { temporal_address: config.temporal_address(), namespace: config.temporal_namespace.clone() }, shutdown)
-        .await
-        .map_err(|e| anyhow!(e))
+pub async fn worker(
+    config: &Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    workers::run(
+        workers::WorkerSettings {
+            temporal_address: config.temporal_address(),
+            namespace: config.temporal_namespace.clone(),
+        },
+        shutdown,
+    )
+    .await
+    .map_err(|e| anyhow!(e))
 }
 
 pub async fn create_tenant(config: &Config, slug: &str, name: &str) -> Result<()> {
     let slug = Slug::parse(slug).map_err(|e| anyhow!("invalid --slug {slug:?}: {e}"))?;
     let db = connect_db(config)?;
-    let tenant = tenants::create_tenant(&db, &slug, name).await.map_err(|e| match e {
-        tenants::TenantError::InvalidName => anyhow!("invalid --name: {e}"),
-        other => anyhow!(other),
-    })?;
+    let tenant = tenants::create_tenant(&db, &slug, name)
+        .await
+        .map_err(|e| match e {
+            tenants::TenantError::InvalidName => anyhow!("invalid --name: {e}"),
+            other => anyhow!(other),
+        })?;
     println!("{}", tenant.id);
     Ok(())
 }
 
 pub async fn find_tenant(db: &Db, slug: &str) -> Result<tenants::Tenant> {
-    tenants::tenant_by_slug(db, slug).await?.ok_or_else(|| anyhow!("invalid --tenant: no tenant with slug {slug:?}"))
+    tenants::tenant_by_slug(db, slug)
+        .await?
+        .ok_or_else(|| anyhow!("invalid --tenant: no tenant with slug {slug:?}"))
 }
 
 pub async fn create_user(
@@ -93,13 +121,27 @@ pub async fn create_user(
     let tenant = find_tenant(&db, tenant).await?;
     let generated = password.is_none();
     let password = password.unwrap_or_else(|| random_secret()[..24].to_owned());
-    let full_name = name.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or_default().to_owned());
+    let full_name = name.unwrap_or_else(|| {
+        email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    });
     let mut tx = db.tenant_tx(tenant.tenant_id()).await?;
-    let new = users::NewUser { email: &email, full_name: &full_name, password_hash: Some(hash_password(&password)), roles: &roles };
-    let user = users::create_user(&mut tx, new, None).await.map_err(|e| match e {
-        users::UserError::EmailTaken(_) => anyhow!("invalid --email: {e}"),
-        other => anyhow!(other),
-    })?;
+    let new = users::NewUser {
+        email: &email,
+        full_name: &full_name,
+        password_hash: Some(hash_password(&password)),
+        roles: &roles,
+    };
+    let user = users::create_user(&mut tx, new, None)
+        .await
+        .map_err(|e| match e {
+            users::UserError::EmailTaken(_) => anyhow!("invalid --email: {e}"),
+            other => anyhow!(other),
+        })?;
     tx.commit().await?;
     println!("{}", user.id);
     if generated {
@@ -112,10 +154,12 @@ fn canonical_roles(roles: &[String]) -> Result<Vec<String>> {
     roles
         .iter()
         .map(|r| {
-            ShippedRole::named(r).map(|role| role.name.to_owned()).ok_or_else(|| {
-                let known: Vec<&str> = engine::SHIPPED_ROLES.iter().map(|r| r.name).collect();
-                anyhow!("invalid --role {r:?}: must be one of {}", known.join(", "))
-            })
+            ShippedRole::named(r)
+                .map(|role| role.name.to_owned())
+                .ok_or_else(|| {
+                    let known: Vec<&str> = engine::SHIPPED_ROLES.iter().map(|r| r.name).collect();
+                    anyhow!("invalid --role {r:?}: must be one of {}", known.join(", "))
+                })
         })
         .collect()
 }
@@ -129,7 +173,13 @@ pub async fn create_api_key(config: &Config, tenant: &str, user: &str, name: &st
         .await?
         .ok_or_else(|| anyhow!("invalid --user: no user {email} in tenant {}", tenant.slug))?;
     let (info, key) = issue_api_key(&mut tx, user_id, name).await?;
-    let entry = audit::AuditEntry { actor: None, action: "api_key.created", resource: "api_key", resource_id: Some(info.id), details: serde_json::json!({ "name": name, "via": "cli" }) };
+    let entry = audit::AuditEntry {
+        actor: None,
+        action: "api_key.created",
+        resource: "api_key",
+        resource_id: Some(info.id),
+        details: serde_json::json!({ "name": name, "via": "cli" }),
+    };
     audit::record(&mut tx, entry).await?;
     tx.commit().await?;
     println!("{key}");
@@ -137,13 +187,24 @@ pub async fn create_api_key(config: &Config, tenant: &str, user: &str, name: &st
 }
 
 /// Creates an Admin user without printing (used by `up`'s seeding).
-pub async fn create_user_quietly(config: &Config, tenant: &str, email: &str, name: &str, password: &str) -> Result<()> {
+pub async fn create_user_quietly(
+    config: &Config,
+    tenant: &str,
+    email: &str,
+    name: &str,
+    password: &str,
+) -> Result<()> {
     let email = Email::parse(email).map_err(|e| anyhow!("invalid e-mail {email:?}: {e}"))?;
     let db = connect_db(config)?;
     let tenant = find_tenant(&db, tenant).await?;
     let mut tx = db.tenant_tx(tenant.tenant_id()).await?;
     let roles = ["Admin".to_owned()];
-    let new = users::NewUser { email: &email, full_name: name, password_hash: Some(hash_password(password)), roles: &roles };
+    let new = users::NewUser {
+        email: &email,
+        full_name: name,
+        password_hash: Some(hash_password(password)),
+        roles: &roles,
+    };
     users::create_user(&mut tx, new, None).await?;
     tx.commit().await?;
     Ok(())

@@ -20,6 +20,7 @@ struct FileConfig {
     temporal_address: Option<String>,
     temporal_namespace: Option<String>,
     temporal_ui_port: Option<u16>,
+    temporal_port: Option<u16>,
     pg_port: Option<u16>,
     redis_port: Option<u16>,
     secure_cookies: Option<bool>,
@@ -38,6 +39,8 @@ pub struct Config {
     pub temporal_address: Option<String>,
     pub temporal_namespace: String,
     pub temporal_ui_port: u16,
+    /// Port of the Temporal dev server `keel up` starts.
+    pub temporal_port: u16,
     pub pg_port: u16,
     pub redis_port: u16,
     pub secure_cookies: bool,
@@ -52,7 +55,10 @@ where
     T::Err: std::fmt::Display,
 {
     env(name)
-        .map(|v| v.parse::<T>().map_err(|e| anyhow::anyhow!("{name}={v:?} is invalid: {e}")))
+        .map(|v| {
+            v.parse::<T>()
+                .map_err(|e| anyhow::anyhow!("{name}={v:?} is invalid: {e}"))
+        })
         .transpose()
 }
 
@@ -62,23 +68,43 @@ impl Config {
         let path = env("KEEL_CONFIG").map(PathBuf::from);
         let file = match &path {
             Some(path) => read_file(path)?,
-            None if std::path::Path::new("keel.toml").exists() => read_file(std::path::Path::new("keel.toml"))?,
+            None if std::path::Path::new("keel.toml").exists() => {
+                read_file(std::path::Path::new("keel.toml"))?
+            }
             None => FileConfig::default(),
         };
         Ok(Config {
-            listen: env("KEEL_LISTEN").or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
-            data_dir: env("KEEL_DATA_DIR").map(PathBuf::from).or(file.data_dir).unwrap_or_else(|| PathBuf::from(".keel")),
+            listen: env("KEEL_LISTEN")
+                .or(file.listen)
+                .unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+            data_dir: env("KEEL_DATA_DIR")
+                .map(PathBuf::from)
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(".keel")),
             database_url: env("DATABASE_URL").or(file.database_url),
             app_database_url: env("KEEL_APP_DATABASE_URL").or(file.app_database_url),
             app_db_password: env("KEEL_APP_DB_PASSWORD").or(file.app_db_password),
             redis_url: env("REDIS_URL").or(file.redis_url),
-            redis_prefix: env("KEEL_REDIS_PREFIX").or(file.redis_prefix).unwrap_or_else(|| "keel:".to_owned()),
+            redis_prefix: env("KEEL_REDIS_PREFIX")
+                .or(file.redis_prefix)
+                .unwrap_or_else(|| "keel:".to_owned()),
             temporal_address: env("TEMPORAL_ADDRESS").or(file.temporal_address),
-            temporal_namespace: env("TEMPORAL_NAMESPACE").or(file.temporal_namespace).unwrap_or_else(|| "default".to_owned()),
-            temporal_ui_port: env_parsed("KEEL_TEMPORAL_UI_PORT")?.or(file.temporal_ui_port).unwrap_or(8233),
+            temporal_namespace: env("TEMPORAL_NAMESPACE")
+                .or(file.temporal_namespace)
+                .unwrap_or_else(|| "default".to_owned()),
+            temporal_ui_port: env_parsed("KEEL_TEMPORAL_UI_PORT")?
+                .or(file.temporal_ui_port)
+                .unwrap_or(8233),
+            temporal_port: env_parsed("KEEL_TEMPORAL_PORT")?
+                .or(file.temporal_port)
+                .unwrap_or(7233),
             pg_port: env_parsed("KEEL_PG_PORT")?.or(file.pg_port).unwrap_or(5433),
-            redis_port: env_parsed("KEEL_REDIS_PORT")?.or(file.redis_port).unwrap_or(6380),
-            secure_cookies: env_parsed("KEEL_SECURE_COOKIES")?.or(file.secure_cookies).unwrap_or(false),
+            redis_port: env_parsed("KEEL_REDIS_PORT")?
+                .or(file.redis_port)
+                .unwrap_or(6380),
+            secure_cookies: env_parsed("KEEL_SECURE_COOKIES")?
+                .or(file.secure_cookies)
+                .unwrap_or(false),
         })
     }
 
@@ -91,22 +117,29 @@ impl Config {
 
     /// The application role's URL.
     pub fn app_url(&self) -> String {
-        self.app_database_url
-            .clone()
-            .unwrap_or_else(|| activities::db::app_role_url(&self.owner_url(), self.app_db_password.as_deref()))
+        self.app_database_url.clone().unwrap_or_else(|| {
+            activities::db::app_role_url(&self.owner_url(), self.app_db_password.as_deref())
+        })
     }
 
     pub fn redis_url(&self) -> String {
-        self.redis_url.clone().unwrap_or_else(|| format!("redis://127.0.0.1:{}/", self.redis_port))
+        self.redis_url
+            .clone()
+            .unwrap_or_else(|| format!("redis://127.0.0.1:{}/", self.redis_port))
     }
 
     pub fn temporal_address(&self) -> String {
-        self.temporal_address.clone().unwrap_or_else(|| "127.0.0.1:7233".to_owned())
+        self.temporal_address
+            .clone()
+            .unwrap_or_else(|| format!("127.0.0.1:{}", self.temporal_port))
     }
 
     /// Settings for the HTTP edge.
     pub fn http_settings(&self) -> admin_ui::HttpSettings {
-        let temporal_host = self.temporal_address().rsplit_once(':').map_or("127.0.0.1".to_owned(), |(h, _)| h.to_owned());
+        let temporal_host = self
+            .temporal_address()
+            .rsplit_once(':')
+            .map_or("127.0.0.1".to_owned(), |(h, _)| h.to_owned());
         admin_ui::HttpSettings {
             temporal_address: self.temporal_address(),
             temporal_ui_url: format!("http://{temporal_host}:{}", self.temporal_ui_port),
@@ -117,7 +150,8 @@ impl Config {
 }
 
 fn read_file(path: &std::path::Path) -> Result<FileConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("invalid configuration in {}", path.display()))
 }
 
@@ -125,7 +159,13 @@ fn read_file(path: &std::path::Path) -> Result<FileConfig> {
 pub fn redacted(url: &str) -> String {
     match (url.split_once("://"), url.rsplit_once('@')) {
         (Some((scheme, rest)), Some((_, host))) => {
-            let user = rest.split('@').next().unwrap_or("").split(':').next().unwrap_or("");
+            let user = rest
+                .split('@')
+                .next()
+                .unwrap_or("")
+                .split(':')
+                .next()
+                .unwrap_or("");
             format!("{scheme}://{user}:***@{host}")
         }
         _ => url.to_owned(),

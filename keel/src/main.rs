@@ -9,7 +9,11 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "keel", version, about = "Keel PSA: durable workflows for managed service providers")]
+#[command(
+    name = "keel",
+    version,
+    about = "Keel PSA: durable workflows for managed service providers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,7 +23,11 @@ struct Cli {
 enum Command {
     /// Start Postgres, Redis and Temporal (unless configured elsewhere), migrate, seed
     /// the demo tenant, then serve the UI/API and run a worker until Ctrl-C.
-    Up,
+    Up {
+        /// Only start the services (Postgres, Redis, Temporal) and wait; for test runs.
+        #[arg(long)]
+        services_only: bool,
+    },
     /// Serve the admin UI and the REST API.
     Serve,
     /// Run a worker.
@@ -91,7 +99,10 @@ enum ApiKeyAction {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KEEL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 #[tokio::main]
@@ -100,16 +111,25 @@ async fn main() -> Result<()> {
     init_tracing();
     let config = config::Config::load()?;
     match cli.command {
-        Command::Up => stack::up(config).await,
+        Command::Up { services_only } => stack::up(config, services_only).await,
         Command::Serve => commands::serve(&config, commands::shutdown_signal()).await,
         Command::Worker => commands::worker(&config, commands::shutdown_signal()).await,
         Command::Migrate => commands::migrate(&config).await,
-        Command::Tenant { action: TenantAction::Create { slug, name } } => commands::create_tenant(&config, &slug, &name).await,
-        Command::User { action: UserAction::Create { tenant, email, roles, password, name } } => {
-            commands::create_user(&config, &tenant, &email, &roles, password, name).await
-        }
-        Command::ApiKey { action: ApiKeyAction::Create { tenant, user, name } } => {
-            commands::create_api_key(&config, &tenant, &user, &name).await
-        }
+        Command::Tenant {
+            action: TenantAction::Create { slug, name },
+        } => commands::create_tenant(&config, &slug, &name).await,
+        Command::User {
+            action:
+                UserAction::Create {
+                    tenant,
+                    email,
+                    roles,
+                    password,
+                    name,
+                },
+        } => commands::create_user(&config, &tenant, &email, &roles, password, name).await,
+        Command::ApiKey {
+            action: ApiKeyAction::Create { tenant, user, name },
+        } => commands::create_api_key(&config, &tenant, &user, &name).await,
     }
 }

@@ -32,7 +32,10 @@ impl Started {
                 // SAFETY: kill(2) on a pid we spawned; no memory is touched.
                 unsafe { libc::kill(pid as i32, libc::SIGTERM) };
             }
-            if tokio::time::timeout(Duration::from_secs(15), child.wait()).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(15), child.wait())
+                .await
+                .is_err()
+            {
                 let _ = child.kill().await;
             }
             eprintln!("stopped {name}");
@@ -46,19 +49,25 @@ impl Started {
     }
 }
 
-pub async fn up(mut config: Config) -> Result<()> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+pub async fn up(mut config: Config, services_only: bool) -> Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let data_dir = config.data_dir.canonicalize()?;
     let mut started = Started::default();
     let outcome = tokio::select! {
-        result = run(&mut config, &data_dir, &mut started) => result,
+        result = run(&mut config, &data_dir, &mut started, services_only) => result,
         () = shutdown_signal() => Ok(()),
     };
     started.stop().await;
     outcome
 }
 
-async fn run(config: &mut Config, data_dir: &Path, started: &mut Started) -> Result<()> {
+async fn run(
+    config: &mut Config,
+    data_dir: &Path,
+    started: &mut Started,
+    services_only: bool,
+) -> Result<()> {
     if config.database_url.is_none() {
         let cluster = PgCluster::new(data_dir.join("postgres"), config.pg_port)?;
         if cluster.start().await? {
@@ -71,18 +80,35 @@ async fn run(config: &mut Config, data_dir: &Path, started: &mut Started) -> Res
         migrate::ensure_database(&owner, &name).await?;
     }
     if config.redis_url.is_none() {
-        started.children.push(("redis", start_redis(data_dir, config.redis_port).await?));
+        started
+            .children
+            .push(("redis", start_redis(data_dir, config.redis_port).await?));
         config.redis_url = Some(config.redis_url());
     }
     if config.temporal_address.is_none() {
-        started.children.push(("temporal", start_temporal(data_dir, config).await?));
+        started
+            .children
+            .push(("temporal", start_temporal(data_dir, config).await?));
         config.temporal_address = Some(config.temporal_address());
+    }
+    if services_only {
+        println!(
+            "services are up: DATABASE_URL={} REDIS_URL={} TEMPORAL_ADDRESS={}",
+            config.owner_url(),
+            config.redis_url(),
+            config.temporal_address()
+        );
+        shutdown_signal().await;
+        return Ok(());
     }
     commands::migrate(config).await?;
     let login = seed_demo(config, data_dir).await?;
     println!("\nKeel is up: http://{}/login", config.listen);
     println!("  tenant: {DEMO_SLUG}   e-mail: {DEMO_ADMIN}   password: {login}");
-    println!("  Temporal UI: http://127.0.0.1:{}\n  Ctrl-C stops everything.\n", config.temporal_ui_port);
+    println!(
+        "  Temporal UI: http://127.0.0.1:{}\n  Ctrl-C stops everything.\n",
+        config.temporal_ui_port
+    );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -113,9 +139,14 @@ async fn seed_demo(config: &Config, data_dir: &Path) -> Result<String> {
 }
 
 fn write_private(path: &Path, text: &str) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     use std::io::Write;
-    let mut file = std::fs::OpenOptions::new().create(true).truncate(true).write(true).mode(0o600).open(path)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(text.as_bytes())?;
     Ok(())
 }
@@ -145,7 +176,11 @@ impl PgCluster {
     fn command(&self, program: &str) -> Result<Command> {
         let binary = find_postgres_binary(program)?;
         let mut command = if is_root() {
-            let status = std::process::Command::new("chown").arg("-R").arg("postgres:postgres").arg(&self.dir).status()?;
+            let status = std::process::Command::new("chown")
+                .arg("-R")
+                .arg("postgres:postgres")
+                .arg(&self.dir)
+                .status()?;
             if !status.success() {
                 bail!("cannot hand {} to the postgres user", self.dir.display());
             }
@@ -163,10 +198,19 @@ impl PgCluster {
     /// was already running, so `up` leaves it running at exit.
     async fn start(&self) -> Result<bool> {
         if !self.pgdata().join("PG_VERSION").exists() {
-            eprintln!("initialising a PostgreSQL cluster in {}", self.pgdata().display());
+            eprintln!(
+                "initialising a PostgreSQL cluster in {}",
+                self.pgdata().display()
+            );
             let status = self
                 .command("initdb")?
-                .args(["--username=postgres", "--auth=trust", "--encoding=UTF8", "--no-instructions", "-D"])
+                .args([
+                    "--username=postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-instructions",
+                    "-D",
+                ])
                 .arg(self.pgdata())
                 .stdout(Stdio::null())
                 .status()
@@ -176,10 +220,16 @@ impl PgCluster {
             }
         }
         if tcp_open(self.port).await {
-            eprintln!("postgres already answers on 127.0.0.1:{}; reusing it", self.port);
+            eprintln!(
+                "postgres already answers on 127.0.0.1:{}; reusing it",
+                self.port
+            );
             return Ok(false);
         }
-        let options = format!("-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''", self.port);
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
+            self.port
+        );
         let status = self
             .command("pg_ctl")?
             .arg("-D")
@@ -191,14 +241,24 @@ impl PgCluster {
             .status()
             .await?;
         if !status.success() {
-            bail!("postgres did not start; see {}", self.dir.join("server.log").display());
+            bail!(
+                "postgres did not start; see {}",
+                self.dir.join("server.log").display()
+            );
         }
         eprintln!("started postgres on 127.0.0.1:{}", self.port);
         Ok(true)
     }
 
     async fn stop(&self) -> Result<()> {
-        let status = self.command("pg_ctl")?.arg("-D").arg(self.pgdata()).args(["-m", "fast", "-w", "stop"]).stdout(Stdio::null()).status().await?;
+        let status = self
+            .command("pg_ctl")?
+            .arg("-D")
+            .arg(self.pgdata())
+            .args(["-m", "fast", "-w", "stop"])
+            .stdout(Stdio::null())
+            .status()
+            .await?;
         if !status.success() {
             bail!("pg_ctl stop failed");
         }
@@ -209,20 +269,39 @@ impl PgCluster {
 /// `program` from PATH, or from the newest `/usr/lib/postgresql/<version>/bin`
 /// (Debian keeps the server binaries off PATH).
 fn find_postgres_binary(program: &str) -> Result<PathBuf> {
-    let on_path = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).map(|dir| dir.join(program)).find(|p| p.is_file()));
+    let on_path = std::env::var_os("PATH").map(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    });
     if let Some(found) = on_path.flatten() {
         return Ok(found);
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|entries| entries.flatten().map(|e| e.path().join("bin").join(program)).filter(|p| p.is_file()).collect())
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path().join("bin").join(program))
+                .filter(|p| p.is_file())
+                .collect()
+        })
         .unwrap_or_default();
-    versions.sort_by_key(|p| p.to_string_lossy().split('/').nth(4).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0));
-    versions.pop().with_context(|| format!("{program} not found: install PostgreSQL (./x setup does) or set DATABASE_URL"))
+    versions.sort_by_key(|p| {
+        p.to_string_lossy()
+            .split('/')
+            .nth(4)
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    versions.pop().with_context(|| {
+        format!("{program} not found: install PostgreSQL (./x setup does) or set DATABASE_URL")
+    })
 }
 
 async fn tcp_open(port: u16) -> bool {
-    tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+    tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_ok()
 }
 
 async fn wait_for_port(name: &str, port: u16, child: &mut Child, limit: Duration) -> Result<()> {
@@ -232,7 +311,10 @@ async fn wait_for_port(name: &str, port: u16, child: &mut Child, limit: Duration
             bail!("{name} exited early with {status}");
         }
         if tokio::time::Instant::now() > deadline {
-            bail!("{name} did not answer on 127.0.0.1:{port} within {}s", limit.as_secs());
+            bail!(
+                "{name} did not answer on 127.0.0.1:{port} within {}s",
+                limit.as_secs()
+            );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -247,7 +329,15 @@ async fn start_redis(data_dir: &Path, port: u16) -> Result<Child> {
     std::fs::create_dir_all(&dir)?;
     let log = std::fs::File::create(dir.join("redis.log"))?;
     let mut child = Command::new("redis-server")
-        .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--appendonly", "yes", "--dir"])
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--appendonly",
+            "yes",
+            "--dir",
+        ])
         .arg(&dir)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
@@ -261,7 +351,7 @@ async fn start_redis(data_dir: &Path, port: u16) -> Result<Child> {
 }
 
 async fn start_temporal(data_dir: &Path, config: &Config) -> Result<Child> {
-    let port = 7233;
+    let port = config.temporal_port;
     if tcp_open(port).await {
         bail!("port {port} is taken; set TEMPORAL_ADDRESS to use that Temporal server");
     }

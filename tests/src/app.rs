@@ -48,7 +48,9 @@ impl TestApp {
         let db = TestDb::new().await;
         let pool = Db::connect(&db.app_url, 8).expect("pool");
         let redis_url = crate::setting("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/");
-        let redis = activities::ratelimit::connect(&redis_url).await.expect("redis");
+        let redis = activities::ratelimit::connect(&redis_url)
+            .await
+            .expect("redis");
         let redis_prefix = format!("keel-test:{}:", Uuid::now_v7().simple());
         let settings = admin_ui::HttpSettings {
             temporal_address: crate::setting("KEEL_TEST_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
@@ -56,14 +58,28 @@ impl TestApp {
             ..admin_ui::HttpSettings::default()
         };
         let state = admin_ui::AppState::new(pool.clone(), redis, &redis_prefix, settings);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(admin_ui::serve(listener, state, async {
             let _ = stopped.await;
         }));
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        TestApp { base: format!("http://{addr}"), addr, pool, http, redis_prefix, stop: Some(stop), server: Some(server), db }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        TestApp {
+            base: format!("http://{addr}"),
+            addr,
+            pool,
+            http,
+            redis_prefix,
+            stop: Some(stop),
+            server: Some(server),
+            db,
+        }
     }
 
     /// `base` + `path`.
@@ -73,13 +89,23 @@ impl TestApp {
 
     /// Creates a tenant with an Admin and an API key for the Admin.
     pub async fn tenant(&self, slug: &str) -> TenantFixture {
-        let tenant = tenants::create_tenant(&self.pool, &Slug::parse(slug).expect("slug"), &format!("{slug} MSP"))
-            .await
-            .expect("create tenant");
+        let tenant = tenants::create_tenant(
+            &self.pool,
+            &Slug::parse(slug).expect("slug"),
+            &format!("{slug} MSP"),
+        )
+        .await
+        .expect("create tenant");
         let admin_email = format!("admin@{slug}.example.com");
         let admin_id = self.user(tenant.tenant_id(), &admin_email, "Admin").await;
         let admin_key = self.api_key(tenant.tenant_id(), admin_id).await;
-        TenantFixture { tenant: tenant.tenant_id(), slug: slug.to_owned(), admin_id, admin_email, admin_key }
+        TenantFixture {
+            tenant: tenant.tenant_id(),
+            slug: slug.to_owned(),
+            admin_id,
+            admin_email,
+            admin_key,
+        }
     }
 
     /// Creates a user with one role and the fixture password.
@@ -87,8 +113,15 @@ impl TestApp {
         let email = Email::parse(email).expect("email");
         let mut tx = self.pool.tenant_tx(tenant).await.expect("tx");
         let roles = [role.to_owned()];
-        let new = users::NewUser { email: &email, full_name: "Test User", password_hash: Some(hash_password(PASSWORD)), roles: &roles };
-        let user = users::create_user(&mut tx, new, None).await.expect("create user");
+        let new = users::NewUser {
+            email: &email,
+            full_name: "Test User",
+            password_hash: Some(hash_password(PASSWORD)),
+            roles: &roles,
+        };
+        let user = users::create_user(&mut tx, new, None)
+            .await
+            .expect("create user");
         tx.commit().await.expect("commit");
         user.id
     }
@@ -96,19 +129,32 @@ impl TestApp {
     /// Issues an API key for a user.
     pub async fn api_key(&self, tenant: TenantId, user: Uuid) -> String {
         let mut tx = self.pool.tenant_tx(tenant).await.expect("tx");
-        let (_, key) = issue_api_key(&mut tx, user, "test").await.expect("issue key");
+        let (_, key) = issue_api_key(&mut tx, user, "test")
+            .await
+            .expect("issue key");
         tx.commit().await.expect("commit");
         key
     }
 
     /// A GET with a bearer key.
     pub async fn get(&self, key: &str, path: &str) -> reqwest::Response {
-        self.http.get(self.url(path)).bearer_auth(key).send().await.expect("request")
+        self.http
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// A POST of a JSON body with a bearer key.
     pub async fn post(&self, key: &str, path: &str, body: &serde_json::Value) -> reqwest::Response {
-        self.http.post(self.url(path)).bearer_auth(key).json(body).send().await.expect("request")
+        self.http
+            .post(self.url(path))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// Stops the server and waits for it; fails the test if the server failed.
@@ -121,7 +167,10 @@ impl TestApp {
             let _ = stop.send(());
         }
         if let Some(server) = self.server.take() {
-            server.await.expect("server task").expect("server ran cleanly");
+            server
+                .await
+                .expect("server task")
+                .expect("server ran cleanly");
         }
     }
 }

@@ -24,7 +24,10 @@ struct Exists {
 impl TestDb {
     /// Creates a fresh, fully migrated database.
     pub async fn new() -> TestDb {
-        let server_url = crate::setting("KEEL_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres");
+        let server_url = crate::setting(
+            "KEEL_TEST_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        );
         let template = ensure_template(&server_url).await;
         let name = format!("keel_test_{}", uuid::Uuid::now_v7().simple());
         let mut admin = connect(&server_url).await;
@@ -34,17 +37,34 @@ impl TestDb {
             .expect("create the test database from the template");
         let owner_url = migrate::server_database_url(&server_url, &name);
         let app_url = activities::db::app_role_url(&owner_url, None);
-        TestDb { name, owner_url, app_url, server_url }
+        TestDb {
+            name,
+            owner_url,
+            app_url,
+            server_url,
+        }
     }
 
     /// A database with no migrations applied (for the migration round-trip test).
     pub async fn empty() -> TestDb {
-        let server_url = crate::setting("KEEL_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres");
+        let server_url = crate::setting(
+            "KEEL_TEST_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        );
         let name = format!("keel_test_{}", uuid::Uuid::now_v7().simple());
-        connect(&server_url).await.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
+        connect(&server_url)
+            .await
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create database");
         let owner_url = migrate::server_database_url(&server_url, &name);
         let app_url = activities::db::app_role_url(&owner_url, None);
-        TestDb { name, owner_url, app_url, server_url }
+        TestDb {
+            name,
+            owner_url,
+            app_url,
+            server_url,
+        }
     }
 
     /// An owner connection to this database.
@@ -65,10 +85,15 @@ impl Drop for TestDb {
         // Drop runs inside the test's runtime; a thread with its own runtime avoids
         // blocking it, and joining makes sure the database is gone before exit.
         let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             runtime.block_on(async {
                 if let Ok(mut admin) = AsyncPgConnection::establish(&server_url).await {
-                    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    let _ = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
                 }
             });
         });
@@ -77,7 +102,9 @@ impl Drop for TestDb {
 }
 
 async fn connect(url: &str) -> AsyncPgConnection {
-    AsyncPgConnection::establish(url).await.unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
+    AsyncPgConnection::establish(url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
 }
 
 /// Builds `keel_template_<fingerprint>` once per migration set, under an advisory
@@ -85,19 +112,39 @@ async fn connect(url: &str) -> AsyncPgConnection {
 async fn ensure_template(server_url: &str) -> String {
     let template = format!("keel_template_{}", migrate::fingerprint());
     let mut admin = connect(server_url).await;
-    diesel::sql_query("SELECT pg_advisory_lock($1)").bind::<BigInt, _>(0x6b65_656c_i64).execute(&mut admin).await.expect("lock");
-    let exists: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-        .bind::<Text, _>(&template)
-        .get_result(&mut admin)
+    diesel::sql_query("SELECT pg_advisory_lock($1)")
+        .bind::<BigInt, _>(0x6b65_656c_i64)
+        .execute(&mut admin)
         .await
-        .expect("look up the template");
+        .expect("lock");
+    let exists: Exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<Text, _>(&template)
+            .get_result(&mut admin)
+            .await
+            .expect("look up the template");
     if !exists.exists {
         let building = format!("{template}_building");
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).await.expect("drop stale build");
-        admin.batch_execute(&format!("CREATE DATABASE {building}")).await.expect("create template");
-        migrate::run_pending(&migrate::server_database_url(server_url, &building)).await.expect("migrate the template");
-        admin.batch_execute(&format!("ALTER DATABASE {building} RENAME TO {template}")).await.expect("publish template");
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+            .await
+            .expect("drop stale build");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {building}"))
+            .await
+            .expect("create template");
+        migrate::run_pending(&migrate::server_database_url(server_url, &building))
+            .await
+            .expect("migrate the template");
+        admin
+            .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {template}"))
+            .await
+            .expect("publish template");
     }
-    diesel::sql_query("SELECT pg_advisory_unlock($1)").bind::<BigInt, _>(0x6b65_656c_i64).execute(&mut admin).await.expect("unlock");
+    diesel::sql_query("SELECT pg_advisory_unlock($1)")
+        .bind::<BigInt, _>(0x6b65_656c_i64)
+        .execute(&mut admin)
+        .await
+        .expect("unlock");
     template
 }

@@ -10,12 +10,15 @@
 pub mod app;
 pub mod database;
 
-pub use app::{TestApp, TenantFixture};
+pub use app::{TenantFixture, TestApp};
 pub use database::TestDb;
 
 /// Reads a test setting with a default.
 pub fn setting(name: &str, default: &str) -> String {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_owned())
 }
 
 /// Polls `probe` until it answers `Some` or `limit` passes; for waiting on work

@@ -19,10 +19,16 @@ pub enum WorkerError {
 }
 
 /// Runs the worker until `shutdown` resolves.
-pub async fn run(settings: WorkerSettings, shutdown: impl std::future::Future<Output = ()>) -> Result<(), WorkerError> {
+pub async fn run(
+    settings: WorkerSettings,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), WorkerError> {
     tokio::net::TcpStream::connect(&settings.temporal_address)
         .await
-        .map_err(|e| WorkerError::Unreachable { address: settings.temporal_address.clone(), cause: e.to_string() })?;
+        .map_err(|e| WorkerError::Unreachable {
+            address: settings.temporal_address.clone(),
+            cause: e.to_string(),
+        })?;
     tracing::info!(address = %settings.temporal_address, namespace = %settings.namespace, "worker connected");
     shutdown.await;
     Ok(())

@@ -66,12 +66,18 @@ pub struct IssuedApiKey {
 /// Lists the caller's API keys, newest first.
 #[utoipa::path(get, path = "/api-keys", tag = "api-keys", security(("api_key" = [])),
     responses((status = 200, body = ApiKeyList), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn list_api_keys(State(app): State<AppState>, Caller(caller): Caller) -> Result<Json<ApiKeyList>, ApiError> {
+pub async fn list_api_keys(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<ApiKeyList>, ApiError> {
     require(&caller, Permission::API_KEY_MANAGE)?;
     let mut tx = app.db.tenant_tx(caller.tenant).await?;
     let keys = credentials::api_keys_of(&mut tx, caller.user_id).await?;
     tx.commit().await?;
-    Ok(Json(ApiKeyList { data: keys.into_iter().map(ApiKeyBody::from).collect(), next_cursor: None }))
+    Ok(Json(ApiKeyList {
+        data: keys.into_iter().map(ApiKeyBody::from).collect(),
+        next_cursor: None,
+    }))
 }
 
 /// Issues an API key for the caller.
@@ -87,14 +93,33 @@ pub async fn create_api_key(
     require(&caller, Permission::API_KEY_MANAGE)?;
     let name = body.name.trim();
     if !(1..=100).contains(&name.chars().count()) {
-        return Err(ApiError::invalid_field("name", "must be 1 to 100 characters"));
+        return Err(ApiError::invalid_field(
+            "name",
+            "must be 1 to 100 characters",
+        ));
     }
     let mut tx = app.db.tenant_tx(caller.tenant).await?;
     let (info, key) = credentials::issue_api_key(&mut tx, caller.user_id, name).await?;
     let details = serde_json::json!({ "name": info.name });
-    audit::record(&mut tx, AuditEntry { actor: Some(caller.user_id), action: "api_key.created", resource: "api_key", resource_id: Some(info.id), details }).await?;
+    audit::record(
+        &mut tx,
+        AuditEntry {
+            actor: Some(caller.user_id),
+            action: "api_key.created",
+            resource: "api_key",
+            resource_id: Some(info.id),
+            details,
+        },
+    )
+    .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(IssuedApiKey { info: info.into(), key })))
+    Ok((
+        StatusCode::CREATED,
+        Json(IssuedApiKey {
+            info: info.into(),
+            key,
+        }),
+    ))
 }
 
 /// Revokes one of the caller's keys; it stops working at once.
@@ -112,7 +137,17 @@ pub async fn revoke_api_key(
     if !credentials::revoke_api_key(&mut tx, caller.user_id, id).await? {
         return Err(ApiError::not_found("API key"));
     }
-    audit::record(&mut tx, AuditEntry { actor: Some(caller.user_id), action: "api_key.revoked", resource: "api_key", resource_id: Some(id), details: serde_json::json!({}) }).await?;
+    audit::record(
+        &mut tx,
+        AuditEntry {
+            actor: Some(caller.user_id),
+            action: "api_key.revoked",
+            resource: "api_key",
+            resource_id: Some(id),
+            details: serde_json::json!({}),
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -54,7 +54,10 @@ pub async fn list_audit_log(
     require(&caller, Permission::AUDIT_READ)?;
     let limit = params.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid_field("limit", "must be between 1 and 200"));
+        return Err(ApiError::invalid_field(
+            "limit",
+            "must be between 1 and 200",
+        ));
     }
     let mut tx = app.db.tenant_tx(caller.tenant).await?;
     let entries = audit::recent_entries(&mut tx, limit).await?;
@@ -71,5 +74,8 @@ pub async fn list_audit_log(
             occurred_at: e.occurred_at,
         })
         .collect();
-    Ok(Json(AuditList { data, next_cursor: None }))
+    Ok(Json(AuditList {
+        data,
+        next_cursor: None,
+    }))
 }

@@ -34,7 +34,12 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "api_key",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("keel API key").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("keel API key")
+                    .build(),
+            ),
         );
     }
 }
@@ -58,7 +63,10 @@ pub fn router(state: AppState) -> Router<AppState> {
     routes
         .layer(from_fn_with_state(state.clone(), idempotent_posts))
         .layer(from_fn_with_state(state, authenticate_bearer))
-        .route("/api/v1/openapi.json", get(move || std::future::ready(Json(document.as_ref().clone()))))
+        .route(
+            "/api/v1/openapi.json",
+            get(move || std::future::ready(Json(document.as_ref().clone()))),
+        )
 }
 
 /// The OpenAPI document, for tests and tooling.

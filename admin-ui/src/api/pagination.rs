@@ -21,14 +21,16 @@ impl ListParams {
     pub fn page(&self) -> Result<PageRequest, ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::invalid_field("limit", format!("must be between 1 and {MAX_LIMIT}")));
+            return Err(ApiError::invalid_field(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
         }
         let after = match self.cursor.as_deref() {
             None | Some("") => None,
-            Some(text) => Some(
-                uuid::Uuid::try_parse(text)
-                    .map_err(|_| ApiError::invalid_field("cursor", "is not a cursor returned by this endpoint"))?,
-            ),
+            Some(text) => Some(uuid::Uuid::try_parse(text).map_err(|_| {
+                ApiError::invalid_field("cursor", "is not a cursor returned by this endpoint")
+            })?),
         };
         Ok(PageRequest { limit, after })
     }

@@ -70,7 +70,12 @@ const MIN_PASSWORD_CHARS: usize = 12;
 impl CreateUser {
     fn validate(&self) -> Result<Email, ApiError> {
         let mut errors = Vec::new();
-        let mut field = |field: &str, message: &str| errors.push(FieldError { field: field.into(), message: message.into() });
+        let mut field = |field: &str, message: &str| {
+            errors.push(FieldError {
+                field: field.into(),
+                message: message.into(),
+            })
+        };
         let email = Email::parse(&self.email);
         if let Err(e) = &email {
             field("email", &e.to_string());
@@ -82,7 +87,11 @@ impl CreateUser {
         if self.roles.is_empty() {
             field("roles", "must name at least one role");
         }
-        if self.password.as_ref().is_some_and(|p| p.chars().count() < MIN_PASSWORD_CHARS) {
+        if self
+            .password
+            .as_ref()
+            .is_some_and(|p| p.chars().count() < MIN_PASSWORD_CHARS)
+        {
             field("password", "must be at least 12 characters");
         }
         match email {
@@ -126,16 +135,27 @@ pub async fn create_user(
     require(&caller, Permission::USER_CREATE)?;
     let email = body.validate()?;
     let password_hash = match body.password {
-        Some(password) => Some(tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(ApiError::internal)?),
+        Some(password) => Some(
+            tokio::task::spawn_blocking(move || hash_password(&password))
+                .await
+                .map_err(ApiError::internal)?,
+        ),
         None => None,
     };
     let mut tx = app.db.tenant_tx(caller.tenant).await?;
-    let new = NewUser { email: &email, full_name: body.full_name.trim(), password_hash, roles: &body.roles };
-    let user = users::create_user(&mut tx, new, Some(caller.user_id)).await.map_err(|e| match e {
-        UserError::EmailTaken(_) => ApiError::conflict(e.to_string()),
-        UserError::UnknownRole(_) => ApiError::invalid_field("roles", e.to_string()),
-        UserError::Db(db) => db.into(),
-    })?;
+    let new = NewUser {
+        email: &email,
+        full_name: body.full_name.trim(),
+        password_hash,
+        roles: &body.roles,
+    };
+    let user = users::create_user(&mut tx, new, Some(caller.user_id))
+        .await
+        .map_err(|e| match e {
+            UserError::EmailTaken(_) => ApiError::conflict(e.to_string()),
+            UserError::UnknownRole(_) => ApiError::invalid_field("roles", e.to_string()),
+            UserError::Db(db) => db.into(),
+        })?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
@@ -154,5 +174,6 @@ pub async fn get_user(
     let mut tx = app.db.tenant_tx(caller.tenant).await?;
     let user = users::find_user(&mut tx, id).await?;
     tx.commit().await?;
-    user.map(|u| Json(u.into())).ok_or_else(|| ApiError::not_found("user"))
+    user.map(|u| Json(u.into()))
+        .ok_or_else(|| ApiError::not_found("user"))
 }

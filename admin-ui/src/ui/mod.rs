@@ -14,16 +14,23 @@ use minijinja::Environment;
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("login.html", include_str!("../../templates/login.html")),
-    ("dashboard.html", include_str!("../../templates/dashboard.html")),
+    (
+        "dashboard.html",
+        include_str!("../../templates/dashboard.html"),
+    ),
     ("users.html", include_str!("../../templates/users.html")),
-    ("api_keys.html", include_str!("../../templates/api_keys.html")),
+    (
+        "api_keys.html",
+        include_str!("../../templates/api_keys.html"),
+    ),
 ];
 
 /// The compiled page templates.
 pub fn templates() -> Environment<'static> {
     let mut env = Environment::new();
     for (name, source) in TEMPLATES {
-        env.add_template(name, source).expect("templates shipped in the binary compile");
+        env.add_template(name, source)
+            .expect("templates shipped in the binary compile");
     }
     env
 }
@@ -35,14 +42,20 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/users", get(pages::users).post(pages::create_user))
-        .route("/api-keys", get(pages::api_keys).post(pages::create_api_key))
+        .route(
+            "/api-keys",
+            get(pages::api_keys).post(pages::create_api_key),
+        )
         .route("/api-keys/{id}/revoke", post(pages::revoke_api_key))
         .route("/static/app.css", get(stylesheet))
 }
 
 async fn stylesheet() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         include_str!("../../static/app.css"),
     )
 }

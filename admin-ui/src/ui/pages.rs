@@ -19,7 +19,10 @@ use uuid::Uuid;
 type PageResult = Result<Response, ApiError>;
 
 fn render(app: &AppState, name: &str, ctx: minijinja::Value) -> Result<Html<String>, ApiError> {
-    let template = app.templates.get_template(name).map_err(ApiError::internal)?;
+    let template = app
+        .templates
+        .get_template(name)
+        .map_err(ApiError::internal)?;
     template.render(ctx).map(Html).map_err(ApiError::internal)
 }
 
@@ -33,16 +36,30 @@ fn nav(user: &SignedIn) -> minijinja::Value {
 }
 
 fn csrf_failure() -> Response {
-    (StatusCode::FORBIDDEN, Html("<p>The form expired or did not come from Keel. Go back, reload and try again.</p>")).into_response()
+    (
+        StatusCode::FORBIDDEN,
+        Html("<p>The form expired or did not come from Keel. Go back, reload and try again.</p>"),
+    )
+        .into_response()
 }
 
 pub async fn login_form(State(app): State<AppState>) -> PageResult {
     render_login(&app, StatusCode::OK, None, "", "")
 }
 
-fn render_login(app: &AppState, status: StatusCode, error: Option<&str>, tenant: &str, email: &str) -> PageResult {
+fn render_login(
+    app: &AppState,
+    status: StatusCode,
+    error: Option<&str>,
+    tenant: &str,
+    email: &str,
+) -> PageResult {
     let csrf = random_secret();
-    let page = render(app, "login.html", context! { csrf_token => csrf, error, tenant, email })?;
+    let page = render(
+        app,
+        "login.html",
+        context! { csrf_token => csrf, error, tenant, email },
+    )?;
     let cookie = set_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, app.settings.secure_cookies);
     Ok((status, [(SET_COOKIE, cookie)], page).into_response())
 }
@@ -55,53 +72,108 @@ pub struct LoginForm {
     csrf_token: String,
 }
 
-pub async fn login(State(app): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> PageResult {
+pub async fn login(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> PageResult {
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !super::session::constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
+    if expected.is_empty()
+        || !super::session::constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes())
+    {
         return Ok(csrf_failure());
     }
     let tenant_slug = form.tenant.trim().to_lowercase();
     let account = format!("{tenant_slug}:{}", form.email.trim().to_lowercase());
     if let Some(wait) = app.login_limiter.locked_for(&account).await? {
-        let message = format!("Too many failed attempts. Try again in {} minutes.", wait.as_secs().div_ceil(60));
-        let mut response = render_login(&app, StatusCode::TOO_MANY_REQUESTS, Some(&message), &tenant_slug, &form.email)?;
-        response.headers_mut().insert(axum::http::header::RETRY_AFTER, wait.as_secs().into());
+        let message = format!(
+            "Too many failed attempts. Try again in {} minutes.",
+            wait.as_secs().div_ceil(60)
+        );
+        let mut response = render_login(
+            &app,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(&message),
+            &tenant_slug,
+            &form.email,
+        )?;
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, wait.as_secs().into());
         return Ok(response);
     }
     match verify_login(&app, &tenant_slug, &form.email, form.password).await? {
         Some((tenant, user_id)) => {
             app.login_limiter.clear(&account).await?;
             let mut tx = app.db.tenant_tx(tenant).await?;
-            let session = credentials::start_session(&mut tx, user_id, app.settings.session_ttl).await?;
-            let entry = audit::AuditEntry { actor: Some(user_id), action: "session.login", resource: "user", resource_id: Some(user_id), details: serde_json::json!({}) };
+            let session =
+                credentials::start_session(&mut tx, user_id, app.settings.session_ttl).await?;
+            let entry = audit::AuditEntry {
+                actor: Some(user_id),
+                action: "session.login",
+                resource: "user",
+                resource_id: Some(user_id),
+                details: serde_json::json!({}),
+            };
             audit::record(&mut tx, entry).await?;
             tx.commit().await?;
             let max_age = app.settings.session_ttl.num_seconds();
             let cookies = axum::response::AppendHeaders([
-                (SET_COOKIE, set_cookie(SESSION_COOKIE, &session.token, max_age, app.settings.secure_cookies)),
-                (SET_COOKIE, set_cookie(LOGIN_CSRF_COOKIE, "", 0, app.settings.secure_cookies)),
+                (
+                    SET_COOKIE,
+                    set_cookie(
+                        SESSION_COOKIE,
+                        &session.token,
+                        max_age,
+                        app.settings.secure_cookies,
+                    ),
+                ),
+                (
+                    SET_COOKIE,
+                    set_cookie(LOGIN_CSRF_COOKIE, "", 0, app.settings.secure_cookies),
+                ),
             ]);
             Ok((cookies, Redirect::to("/")).into_response())
         }
         None => {
             app.login_limiter.record_failure(&account).await?;
-            render_login(&app, StatusCode::UNAUTHORIZED, Some("Wrong tenant, e-mail or password."), &tenant_slug, &form.email)
+            render_login(
+                &app,
+                StatusCode::UNAUTHORIZED,
+                Some("Wrong tenant, e-mail or password."),
+                &tenant_slug,
+                &form.email,
+            )
         }
     }
 }
 
 /// The tenant and user when the password is right; the same `None` for an unknown
 /// tenant, unknown user, inactive user or wrong password (no account oracle).
-async fn verify_login(app: &AppState, slug: &str, email: &str, password: String) -> Result<Option<(engine::TenantId, Uuid)>, ApiError> {
-    let (Some(tenant), Ok(email)) = (tenants::tenant_by_slug(&app.db, slug).await?, Email::parse(email)) else {
+async fn verify_login(
+    app: &AppState,
+    slug: &str,
+    email: &str,
+    password: String,
+) -> Result<Option<(engine::TenantId, Uuid)>, ApiError> {
+    let (Some(tenant), Ok(email)) = (
+        tenants::tenant_by_slug(&app.db, slug).await?,
+        Email::parse(email),
+    ) else {
         return Ok(None);
     };
     let mut tx = app.db.tenant_tx(tenant.tenant_id()).await?;
     let candidate = users::login_candidate(&mut tx, &email).await?;
     tx.commit().await?;
-    let Some(candidate) = candidate.filter(|c| c.is_active) else { return Ok(None) };
-    let Some(hash) = candidate.password_hash else { return Ok(None) };
-    let matches = tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await.map_err(ApiError::internal)?;
+    let Some(candidate) = candidate.filter(|c| c.is_active) else {
+        return Ok(None);
+    };
+    let Some(hash) = candidate.password_hash else {
+        return Ok(None);
+    };
+    let matches = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+        .await
+        .map_err(ApiError::internal)?;
     Ok(matches.then_some((tenant.tenant_id(), candidate.id)))
 }
 
@@ -110,11 +182,19 @@ pub struct CsrfForm {
     csrf_token: String,
 }
 
-pub async fn logout(State(app): State<AppState>, user: SignedIn, headers: HeaderMap, Form(form): Form<CsrfForm>) -> PageResult {
+pub async fn logout(
+    State(app): State<AppState>,
+    user: SignedIn,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
     if !user.csrf_ok(&form.csrf_token) {
         return Ok(csrf_failure());
     }
-    if let Some(credential) = cookie(&headers, SESSION_COOKIE).as_deref().and_then(parse_credential) {
+    if let Some(credential) = cookie(&headers, SESSION_COOKIE)
+        .as_deref()
+        .and_then(parse_credential)
+    {
         let mut tx = app.db.tenant_tx(credential.tenant).await?;
         credentials::end_session(&mut tx, &credential.hash).await?;
         tx.commit().await?;
@@ -125,9 +205,20 @@ pub async fn logout(State(app): State<AppState>, user: SignedIn, headers: Header
 
 pub async fn dashboard(State(app): State<AppState>, user: SignedIn) -> PageResult {
     let mut tx = app.db.tenant_tx(user.0.tenant).await?;
-    let first_users = users::list_users(&mut tx, PageRequest { limit: 200, after: None }).await?;
+    let first_users = users::list_users(
+        &mut tx,
+        PageRequest {
+            limit: 200,
+            after: None,
+        },
+    )
+    .await?;
     let keys = credentials::api_keys_of(&mut tx, user.0.user_id).await?;
-    let recent = if user.0.can(Permission::AUDIT_READ) { audit::recent_entries(&mut tx, 10).await? } else { Vec::new() };
+    let recent = if user.0.can(Permission::AUDIT_READ) {
+        audit::recent_entries(&mut tx, 10).await?
+    } else {
+        Vec::new()
+    };
     tx.commit().await?;
     let ctx = context! {
         nav => nav(&user),
@@ -144,12 +235,28 @@ pub async fn users(State(app): State<AppState>, user: SignedIn) -> PageResult {
     render_users(&app, &user, StatusCode::OK, None).await
 }
 
-async fn render_users(app: &AppState, user: &SignedIn, status: StatusCode, error: Option<String>) -> PageResult {
+async fn render_users(
+    app: &AppState,
+    user: &SignedIn,
+    status: StatusCode,
+    error: Option<String>,
+) -> PageResult {
     if !user.0.can(Permission::USER_READ) {
-        return Ok((StatusCode::FORBIDDEN, Html("<p>You lack the user:read permission.</p>")).into_response());
+        return Ok((
+            StatusCode::FORBIDDEN,
+            Html("<p>You lack the user:read permission.</p>"),
+        )
+            .into_response());
     }
     let mut tx = app.db.tenant_tx(user.0.tenant).await?;
-    let page = users::list_users(&mut tx, PageRequest { limit: 200, after: None }).await?;
+    let page = users::list_users(
+        &mut tx,
+        PageRequest {
+            limit: 200,
+            after: None,
+        },
+    )
+    .await?;
     tx.commit().await?;
     let roles: Vec<&str> = engine::SHIPPED_ROLES.iter().map(|r| r.name).collect();
     let ctx = context! { nav => nav(user), users => page.data, roles, error };
@@ -165,31 +272,68 @@ pub struct NewUserForm {
     password: String,
 }
 
-pub async fn create_user(State(app): State<AppState>, user: SignedIn, Form(form): Form<NewUserForm>) -> PageResult {
+pub async fn create_user(
+    State(app): State<AppState>,
+    user: SignedIn,
+    Form(form): Form<NewUserForm>,
+) -> PageResult {
     if !user.csrf_ok(&form.csrf_token) {
         return Ok(csrf_failure());
     }
     if !user.0.can(Permission::USER_CREATE) {
-        return render_users(&app, &user, StatusCode::FORBIDDEN, Some("You lack the user:create permission.".into())).await;
+        return render_users(
+            &app,
+            &user,
+            StatusCode::FORBIDDEN,
+            Some("You lack the user:create permission.".into()),
+        )
+        .await;
     }
     let Ok(email) = Email::parse(&form.email) else {
-        return render_users(&app, &user, StatusCode::UNPROCESSABLE_ENTITY, Some("E-mail: must be an address like name@example.com.".into())).await;
+        return render_users(
+            &app,
+            &user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("E-mail: must be an address like name@example.com.".into()),
+        )
+        .await;
     };
     if form.password.chars().count() < 12 || form.full_name.trim().is_empty() {
-        return render_users(&app, &user, StatusCode::UNPROCESSABLE_ENTITY, Some("Name is required and the password needs at least 12 characters.".into())).await;
+        return render_users(
+            &app,
+            &user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("Name is required and the password needs at least 12 characters.".into()),
+        )
+        .await;
     }
     let password = form.password;
-    let hash = tokio::task::spawn_blocking(move || credentials::hash_password(&password)).await.map_err(ApiError::internal)?;
+    let hash = tokio::task::spawn_blocking(move || credentials::hash_password(&password))
+        .await
+        .map_err(ApiError::internal)?;
     let roles = [form.role];
     let mut tx = app.db.tenant_tx(user.0.tenant).await?;
-    let new = users::NewUser { email: &email, full_name: form.full_name.trim(), password_hash: Some(hash), roles: &roles };
+    let new = users::NewUser {
+        email: &email,
+        full_name: form.full_name.trim(),
+        password_hash: Some(hash),
+        roles: &roles,
+    };
     match users::create_user(&mut tx, new, Some(user.0.user_id)).await {
         Ok(_) => {
             tx.commit().await?;
             Ok(Redirect::to("/users").into_response())
         }
         Err(users::UserError::Db(e)) => Err(e.into()),
-        Err(e) => render_users(&app, &user, StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string())).await,
+        Err(e) => {
+            render_users(
+                &app,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(e.to_string()),
+            )
+            .await
+        }
     }
 }
 
@@ -211,7 +355,11 @@ pub struct NewKeyForm {
     name: String,
 }
 
-pub async fn create_api_key(State(app): State<AppState>, user: SignedIn, Form(form): Form<NewKeyForm>) -> PageResult {
+pub async fn create_api_key(
+    State(app): State<AppState>,
+    user: SignedIn,
+    Form(form): Form<NewKeyForm>,
+) -> PageResult {
     if !user.csrf_ok(&form.csrf_token) {
         return Ok(csrf_failure());
     }
@@ -221,19 +369,36 @@ pub async fn create_api_key(State(app): State<AppState>, user: SignedIn, Form(fo
     }
     let mut tx = app.db.tenant_tx(user.0.tenant).await?;
     let (info, key) = credentials::issue_api_key(&mut tx, user.0.user_id, name).await?;
-    let entry = audit::AuditEntry { actor: Some(user.0.user_id), action: "api_key.created", resource: "api_key", resource_id: Some(info.id), details: serde_json::json!({ "name": info.name }) };
+    let entry = audit::AuditEntry {
+        actor: Some(user.0.user_id),
+        action: "api_key.created",
+        resource: "api_key",
+        resource_id: Some(info.id),
+        details: serde_json::json!({ "name": info.name }),
+    };
     audit::record(&mut tx, entry).await?;
     tx.commit().await?;
     render_api_keys(&app, &user, Some(key)).await
 }
 
-pub async fn revoke_api_key(State(app): State<AppState>, user: SignedIn, Path(id): Path<Uuid>, Form(form): Form<CsrfForm>) -> PageResult {
+pub async fn revoke_api_key(
+    State(app): State<AppState>,
+    user: SignedIn,
+    Path(id): Path<Uuid>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
     if !user.csrf_ok(&form.csrf_token) {
         return Ok(csrf_failure());
     }
     let mut tx = app.db.tenant_tx(user.0.tenant).await?;
     if credentials::revoke_api_key(&mut tx, user.0.user_id, id).await? {
-        let entry = audit::AuditEntry { actor: Some(user.0.user_id), action: "api_key.revoked", resource: "api_key", resource_id: Some(id), details: serde_json::json!({}) };
+        let entry = audit::AuditEntry {
+            actor: Some(user.0.user_id),
+            action: "api_key.revoked",
+            resource: "api_key",
+            resource_id: Some(id),
+            details: serde_json::json!({}),
+        };
         audit::record(&mut tx, entry).await?;
     }
     tx.commit().await?;

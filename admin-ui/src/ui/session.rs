@@ -60,15 +60,24 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let to_login = || Redirect::to("/login").into_response();
         let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(to_login)?;
         let credential = parse_credential(&token).ok_or_else(to_login)?;
-        let mut tx = app.db.tenant_tx(credential.tenant).await.map_err(|e| crate::error::ApiError::from(e).into_response())?;
+        let mut tx = app
+            .db
+            .tenant_tx(credential.tenant)
+            .await
+            .map_err(|e| crate::error::ApiError::from(e).into_response())?;
         let principal = access::principal_for_session(&mut tx, &credential.hash)
             .await
             .map_err(|e| crate::error::ApiError::from(e).into_response())?;
-        tx.commit().await.map_err(|e| crate::error::ApiError::from(e).into_response())?;
+        tx.commit()
+            .await
+            .map_err(|e| crate::error::ApiError::from(e).into_response())?;
         let principal = principal.ok_or_else(to_login)?;
         tracing::Span::current().record("tenant", tracing::field::display(principal.tenant));
         tracing::Span::current().record("user", tracing::field::display(principal.user_id));

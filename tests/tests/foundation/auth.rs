@@ -6,12 +6,18 @@ use serde_json::json;
 async fn a_technician_is_forbidden_an_admin_only_endpoint() {
     let app = TestApp::spawn().await;
     let t = app.tenant("acme").await;
-    let tech = app.user(t.tenant, "tech@acme.example.com", "Technician").await;
+    let tech = app
+        .user(t.tenant, "tech@acme.example.com", "Technician")
+        .await;
     let tech_key = app.api_key(t.tenant, tech).await;
-    let body = json!({"email": "new@acme.example.com", "full_name": "New", "roles": ["Technician"]});
+    let body =
+        json!({"email": "new@acme.example.com", "full_name": "New", "roles": ["Technician"]});
     let problem = json_with_status(app.post(&tech_key, "/api/v1/users", &body).await, 403).await;
     assert_eq!(problem["type"], "/problems/forbidden");
-    assert!(problem["detail"].as_str().unwrap_or_default().contains("user:create"));
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("user:create"));
     // The same request as Admin works, so the 403 was about the role.
     json_with_status(app.post(&t.admin_key, "/api/v1/users", &body).await, 201).await;
     // Technicians may still read users.
@@ -23,16 +29,40 @@ async fn a_technician_is_forbidden_an_admin_only_endpoint() {
 async fn a_revoked_key_is_unauthorized_at_once() {
     let app = TestApp::spawn().await;
     let t = app.tenant("acme").await;
-    let issued = json_with_status(app.post(&t.admin_key, "/api/v1/api-keys", &json!({"name": "short-lived"})).await, 201).await;
+    let issued = json_with_status(
+        app.post(
+            &t.admin_key,
+            "/api/v1/api-keys",
+            &json!({"name": "short-lived"}),
+        )
+        .await,
+        201,
+    )
+    .await;
     let key = issued["key"].as_str().expect("key shown once").to_owned();
     json_with_status(app.get(&key, "/api/v1/users").await, 200).await;
-    let revoke = app.http.delete(app.url(&format!("/api/v1/api-keys/{}", issued["id"].as_str().expect("id")))).bearer_auth(&key).send().await.expect("revoke");
+    let revoke = app
+        .http
+        .delete(app.url(&format!(
+            "/api/v1/api-keys/{}",
+            issued["id"].as_str().expect("id")
+        )))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("revoke");
     assert_eq!(revoke.status(), 204);
     let problem = json_with_status(app.get(&key, "/api/v1/users").await, 401).await;
     assert_eq!(problem["type"], "/problems/unauthorized");
     // The list shows it revoked, and never the secret.
     let keys = json_with_status(app.get(&t.admin_key, "/api/v1/api-keys").await, 200).await;
-    let listed = keys["data"].as_array().expect("data").iter().find(|k| k["id"] == issued["id"]).expect("listed").clone();
+    let listed = keys["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .find(|k| k["id"] == issued["id"])
+        .expect("listed")
+        .clone();
     assert!(listed["revoked_at"].is_string());
     assert!(listed.get("key").is_none());
     app.stop().await;
@@ -41,11 +71,20 @@ async fn a_revoked_key_is_unauthorized_at_once() {
 #[tokio::test]
 async fn missing_or_malformed_keys_are_unauthorized() {
     let app = TestApp::spawn().await;
-    let none = app.http.get(app.url("/api/v1/users")).send().await.expect("request");
+    let none = app
+        .http
+        .get(app.url("/api/v1/users"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(none.status(), 401);
     assert_eq!(none.headers()["www-authenticate"], "Bearer");
     assert_eq!(none.headers()["content-type"], "application/problem+json");
-    for bad in ["nonsense", "keel_00000000000000000000000000000000_00", &format!("keel_{}_{}", uuid::Uuid::now_v7().simple(), "ab".repeat(32))] {
+    for bad in [
+        "nonsense",
+        "keel_00000000000000000000000000000000_00",
+        &format!("keel_{}_{}", uuid::Uuid::now_v7().simple(), "ab".repeat(32)),
+    ] {
         assert_eq!(app.get(bad, "/api/v1/users").await.status(), 401, "{bad}");
     }
     app.stop().await;
@@ -53,24 +92,46 @@ async fn missing_or_malformed_keys_are_unauthorized() {
 
 /// Fetches the login page and answers the CSRF token of its form.
 async fn login_csrf(app: &TestApp, client: &reqwest::Client) -> String {
-    let page = client.get(app.url("/login")).send().await.expect("login page").text().await.expect("html");
+    let page = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("html");
     let marker = "name=\"csrf_token\" value=\"";
     let start = page.find(marker).expect("csrf field") + marker.len();
     page[start..start + 64].to_owned()
 }
 
-async fn attempt_login(app: &TestApp, client: &reqwest::Client, tenant: &str, email: &str, password: &str) -> reqwest::Response {
+async fn attempt_login(
+    app: &TestApp,
+    client: &reqwest::Client,
+    tenant: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
     let csrf = login_csrf(app, client).await;
     client
         .post(app.url("/login"))
-        .form(&[("tenant", tenant), ("email", email), ("password", password), ("csrf_token", &csrf)])
+        .form(&[
+            ("tenant", tenant),
+            ("email", email),
+            ("password", password),
+            ("csrf_token", &csrf),
+        ])
         .send()
         .await
         .expect("login")
 }
 
 fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
 }
 
 #[tokio::test]
@@ -79,7 +140,8 @@ async fn five_wrong_passwords_in_a_row_lock_the_account() {
     let t = app.tenant("acme").await;
     let client = browser();
     for attempt in 1..=5 {
-        let response = attempt_login(&app, &client, &t.slug, &t.admin_email, "wrong password!").await;
+        let response =
+            attempt_login(&app, &client, &t.slug, &t.admin_email, "wrong password!").await;
         assert_eq!(response.status(), 401, "attempt {attempt}");
     }
     // Now even the right password is refused until the window passes.
@@ -89,7 +151,12 @@ async fn five_wrong_passwords_in_a_row_lock_the_account() {
     // Another account of the same tenant is unaffected.
     let other = "finance@acme.example.com";
     app.user(t.tenant, other, "Finance").await;
-    assert_eq!(attempt_login(&app, &client, &t.slug, other, PASSWORD).await.status(), 303);
+    assert_eq!(
+        attempt_login(&app, &client, &t.slug, other, PASSWORD)
+            .await
+            .status(),
+        303
+    );
     app.stop().await;
 }
 
@@ -108,22 +175,41 @@ async fn login_sets_a_hardened_session_cookie_and_logout_ends_it() {
         .find(|c| c.starts_with("keel_session="))
         .expect("session cookie")
         .to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     let dashboard = client.get(app.url("/")).send().await.expect("dashboard");
     assert_eq!(dashboard.status(), 200);
     let html = dashboard.text().await.expect("html");
     assert!(html.contains("Dashboard"));
     // A form post without the CSRF token is refused.
-    let forged = client.post(app.url("/api-keys")).form(&[("name", "x"), ("csrf_token", "forged")]).send().await.expect("post");
+    let forged = client
+        .post(app.url("/api-keys"))
+        .form(&[("name", "x"), ("csrf_token", "forged")])
+        .send()
+        .await
+        .expect("post");
     assert_eq!(forged.status(), 403);
     let marker = "name=\"csrf_token\" value=\"";
     let start = html.find(marker).expect("csrf") + marker.len();
     let csrf = &html[start..start + 64];
-    let logout = client.post(app.url("/logout")).form(&[("csrf_token", csrf)]).send().await.expect("logout");
+    let logout = client
+        .post(app.url("/logout"))
+        .form(&[("csrf_token", csrf)])
+        .send()
+        .await
+        .expect("logout");
     assert_eq!(logout.status(), 303);
     // The old cookie no longer opens the dashboard, even if replayed.
     let session = cookie.split(';').next().expect("pair").to_owned();
-    let replay = app.http.get(app.url("/")).header("cookie", session).send().await.expect("replay");
+    let replay = app
+        .http
+        .get(app.url("/"))
+        .header("cookie", session)
+        .send()
+        .await
+        .expect("replay");
     assert_eq!(replay.status(), 303);
     assert_eq!(replay.headers()["location"], "/login");
     app.stop().await;

@@ -10,5 +10,8 @@ async fn every_migration_runs_up_down_and_up_again() {
     assert_eq!(reverted.len(), applied.len());
     let reapplied = migrate::run_pending(&db.owner_url).await.expect("up again");
     assert_eq!(reapplied, applied);
-    assert!(migrate::run_pending(&db.owner_url).await.expect("idempotent").is_empty());
+    assert!(migrate::run_pending(&db.owner_url)
+        .await
+        .expect("idempotent")
+        .is_empty());
 }

@@ -18,13 +18,19 @@ async fn numbers_are_per_tenant_and_gap_free_across_rollbacks() {
 
     let mut tx = app.pool.tenant_tx(a.tenant).await.expect("tx");
     assert_eq!(take_next(&mut tx, "ticket").await.expect("n"), "T-000002");
-    assert_eq!(take_next(&mut tx, "invoice").await.expect("n"), "INV-000001");
+    assert_eq!(
+        take_next(&mut tx, "invoice").await.expect("n"),
+        "INV-000001"
+    );
     tx.commit().await.expect("commit");
 
     // Tenant B counts on its own.
     let mut tx = app.pool.tenant_tx(b.tenant).await.expect("tx");
     assert_eq!(take_next(&mut tx, "ticket").await.expect("n"), "T-000001");
-    assert!(matches!(take_next(&mut tx, "nonexistent").await, Err(NumberError::UnknownSequence(_))));
+    assert!(matches!(
+        take_next(&mut tx, "nonexistent").await,
+        Err(NumberError::UnknownSequence(_))
+    ));
     tx.commit().await.expect("commit");
     app.stop().await;
 }

@@ -38,19 +38,53 @@ async fn app_role_without_a_tenant_sees_no_rows_in_any_tenant_table() {
     let a = app.tenant("tenant-a").await;
     let _b = app.tenant("tenant-b").await;
     // Give every table at least one row per tenant where the flow writes one.
-    json_with_status(app.post(&a.admin_key, "/api/v1/api-keys", &serde_json::json!({"name": "x"})).await, 201).await;
+    json_with_status(
+        app.post(
+            &a.admin_key,
+            "/api/v1/api-keys",
+            &serde_json::json!({"name": "x"}),
+        )
+        .await,
+        201,
+    )
+    .await;
 
     let tables = tenant_tables(&app).await;
-    assert!(tables.len() >= 9, "expected the tenant tables, found {tables:?}");
+    assert!(
+        tables.len() >= 9,
+        "expected the tenant tables, found {tables:?}"
+    );
     let mut owner = app.db.owner().await;
     let mut app_role = app.db.app_role().await;
     for table in &tables {
         let sql = format!("SELECT count(*) AS count FROM {table}");
-        let as_owner: Count = diesel::sql_query(&sql).get_result(&mut owner).await.expect("owner count");
-        let as_app: Count = diesel::sql_query(&sql).get_result(&mut app_role).await.expect("app count");
-        assert_eq!(as_app.count, 0, "{table}: the app role saw rows without app.tenant");
-        if ["users", "roles", "role_permissions", "role_assignments", "api_keys", "audit_log", "number_sequences"].contains(&table.as_str()) {
-            assert!(as_owner.count > 0, "{table} should hold fixture rows, so the zero above means something");
+        let as_owner: Count = diesel::sql_query(&sql)
+            .get_result(&mut owner)
+            .await
+            .expect("owner count");
+        let as_app: Count = diesel::sql_query(&sql)
+            .get_result(&mut app_role)
+            .await
+            .expect("app count");
+        assert_eq!(
+            as_app.count, 0,
+            "{table}: the app role saw rows without app.tenant"
+        );
+        if [
+            "users",
+            "roles",
+            "role_permissions",
+            "role_assignments",
+            "api_keys",
+            "audit_log",
+            "number_sequences",
+        ]
+        .contains(&table.as_str())
+        {
+            assert!(
+                as_owner.count > 0,
+                "{table} should hold fixture rows, so the zero above means something"
+            );
         }
     }
     app.stop().await;
@@ -69,12 +103,17 @@ async fn every_tenant_table_forces_row_level_security() {
         relforcerowsecurity: bool,
     }
     for table in tables {
-        let rls: Rls = diesel::sql_query("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = $1::regclass")
-            .bind::<Text, _>(&table)
-            .get_result(&mut owner)
-            .await
-            .expect("pg_class");
-        assert!(rls.relrowsecurity && rls.relforcerowsecurity, "{table} must enable and force RLS");
+        let rls: Rls = diesel::sql_query(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = $1::regclass",
+        )
+        .bind::<Text, _>(&table)
+        .get_result(&mut owner)
+        .await
+        .expect("pg_class");
+        assert!(
+            rls.relrowsecurity && rls.relforcerowsecurity,
+            "{table} must enable and force RLS"
+        );
     }
     #[derive(QueryableByName)]
     struct Role {
@@ -93,7 +132,10 @@ async fn every_tenant_table_forces_row_level_security() {
     .get_result(&mut owner)
     .await
     .expect("role");
-    assert!(!role.rolsuper && !role.rolbypassrls && !role.owns_tables, "keel_app must not be able to bypass RLS");
+    assert!(
+        !role.rolsuper && !role.rolbypassrls && !role.owns_tables,
+        "keel_app must not be able to bypass RLS"
+    );
     app.stop().await;
 }
 
@@ -101,7 +143,11 @@ async fn every_tenant_table_forces_row_level_security() {
 async fn app_role_cannot_switch_off_row_level_security() {
     let app = TestApp::spawn().await;
     let mut app_role = app.db.app_role().await;
-    let attempts = ["ALTER TABLE users DISABLE ROW LEVEL SECURITY", "SET row_security = off; SELECT * FROM users", "DROP POLICY tenant_isolation ON users"];
+    let attempts = [
+        "ALTER TABLE users DISABLE ROW LEVEL SECURITY",
+        "SET row_security = off; SELECT * FROM users",
+        "DROP POLICY tenant_isolation ON users",
+    ];
     for sql in attempts {
         let outcome = app_role.batch_execute(sql).await;
         assert!(outcome.is_err(), "{sql} must fail for the app role");
@@ -114,24 +160,49 @@ async fn one_tenants_key_cannot_read_or_change_another_tenants_rows() {
     let app = TestApp::spawn().await;
     let a = app.tenant("tenant-a").await;
     let b = app.tenant("tenant-b").await;
-    let b_user = app.user(b.tenant, "tech@tenant-b.example.com", "Technician").await;
-    let b_key_id = json_with_status(app.post(&b.admin_key, "/api/v1/api-keys", &serde_json::json!({"name": "b"})).await, 201).await["id"]
+    let b_user = app
+        .user(b.tenant, "tech@tenant-b.example.com", "Technician")
+        .await;
+    let b_key_id = json_with_status(
+        app.post(
+            &b.admin_key,
+            "/api/v1/api-keys",
+            &serde_json::json!({"name": "b"}),
+        )
+        .await,
+        201,
+    )
+    .await["id"]
         .as_str()
         .expect("id")
         .to_owned();
 
     // Reads of B's ids with A's key answer 404, exactly like ids that do not exist.
-    for path in [format!("/api/v1/users/{b_user}"), format!("/api/v1/users/{}", b.admin_id)] {
+    for path in [
+        format!("/api/v1/users/{b_user}"),
+        format!("/api/v1/users/{}", b.admin_id),
+    ] {
         let problem = json_with_status(app.get(&a.admin_key, &path).await, 404).await;
         assert_eq!(problem["type"], "/problems/not-found");
     }
     // Changes too: revoking B's key with A's key is a 404 and leaves it working.
-    let response = app.http.delete(app.url(&format!("/api/v1/api-keys/{b_key_id}"))).bearer_auth(&a.admin_key).send().await.expect("delete");
+    let response = app
+        .http
+        .delete(app.url(&format!("/api/v1/api-keys/{b_key_id}")))
+        .bearer_auth(&a.admin_key)
+        .send()
+        .await
+        .expect("delete");
     assert_eq!(response.status(), 404);
     json_with_status(app.get(&b.admin_key, "/api/v1/users").await, 200).await;
     // Lists show only the caller's tenant.
     let listed = json_with_status(app.get(&a.admin_key, "/api/v1/users").await, 200).await;
-    let emails: Vec<&str> = listed["data"].as_array().expect("data").iter().filter_map(|u| u["email"].as_str()).collect();
+    let emails: Vec<&str> = listed["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|u| u["email"].as_str())
+        .collect();
     assert_eq!(emails, [a.admin_email.as_str()]);
     // A key whose tenant part is rewritten to B's no longer matches anything.
     let forged = a.admin_key.replace(&a.tenant.simple(), &b.tenant.simple());

@@ -1,0 +1,60 @@
+// The admin UI in headless Chromium: log in with the admin `keel up` printed, see
+// the dashboard, create an API key, and use that key against the API.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+
+const base = process.env.KEEL_URL;
+const shots = process.env.KEEL_SCREENSHOT_DIR ?? ".";
+
+async function withPage(run) {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const page = await browser.newPage();
+    await run(page);
+  } finally {
+    await browser.close();
+  }
+}
+
+async function logIn(page, password) {
+  await page.goto(`${base}/login`);
+  await page.fill("input[name=tenant]", process.env.KEEL_TENANT);
+  await page.fill("input[name=email]", process.env.KEEL_EMAIL);
+  await page.fill("input[name=password]", password);
+  await page.click("button[type=submit]");
+}
+
+test("the printed admin logs in, sees the dashboard and creates an API key", async () => {
+  await withPage(async (page) => {
+    await logIn(page, process.env.KEEL_PASSWORD);
+    await page.waitForURL(`${base}/`);
+    assert.equal(await page.textContent("h1"), "Dashboard");
+    await page.screenshot({ path: `${shots}/dashboard.png`, fullPage: true });
+
+    await page.click("a[href='/api-keys']");
+    await page.fill("input[name=name]", "browser test");
+    await page.click("form[action='/api-keys'] button[type=submit]");
+    const key = (await page.textContent("#new-api-key")).trim();
+    assert.match(key, /^keel_[0-9a-f]{32}_[0-9a-f]{64}$/);
+    await page.screenshot({ path: `${shots}/api-keys.png`, fullPage: true });
+
+    const response = await fetch(`${base}/api/v1/users`, { headers: { Authorization: `Bearer ${key}` } });
+    assert.equal(response.status, 200);
+    const body = await response.json();
+    assert.ok(body.data.some((u) => u.email === process.env.KEEL_EMAIL));
+  });
+});
+
+test("a wrong password shows an error and no session", async () => {
+  await withPage(async (page) => {
+    await logIn(page, "definitely not the password");
+    assert.match(await page.textContent("[role=alert]"), /Wrong tenant, e-mail or password/);
+    const cookies = await page.context().cookies();
+    assert.ok(!cookies.some((c) => c.name === "keel_session"));
+  });
+});
