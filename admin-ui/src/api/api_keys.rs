@@ -52,6 +52,12 @@ pub struct ApiKeyList {
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
     /// A label, 1 to 100 characters, e.g. "RMM integration".
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"\S",
+        example = "RMM integration"
+    )]
     name: String,
 }
 

@@ -54,14 +54,16 @@ pub struct UserList {
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Unique in the tenant.
-    #[schema(example = "ann@example.com")]
+    #[schema(example = "ann@example.com", format = "email", max_length = 254)]
     email: String,
     /// 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     full_name: String,
     /// Shipped roles: Admin, Dispatcher, Technician, Finance, Read-only.
-    #[schema(example = json!(["Technician"]))]
+    #[schema(example = json!(["Technician"]), min_items = 1)]
     roles: Vec<String>,
     /// At least 12 characters; omit for a user who signs in only with API keys for now.
+    #[schema(min_length = 12)]
     password: Option<String>,
 }
 

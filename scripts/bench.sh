@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# End-to-end HTTP benchmark: GET /api/v1/users (authenticated, RLS, 50 rows) against a
+# bare axum handler running the same query with no auth and no RLS, in the same run,
+# with wrk on 127.0.0.1. Prints requests/s and p99 for both. Run through `./x bench`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+DURATION=${BENCH_SECONDS:-10}
+CONNECTIONS=${BENCH_CONNECTIONS:-16}
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
+cargo build --release --quiet -p keel -p keel-tests --bin keel --bin bare-users
+KEEL=$ROOT/target/release/keel
+RUN=$ROOT/.keel/bench
+rm -rf "$RUN"; mkdir -p "$RUN"
+export KEEL_DATA_DIR=$RUN/data KEEL_PG_PORT=55452 KEEL_REDIS_PORT=56399 KEEL_TEMPORAL_PORT=57253 KEEL_TEMPORAL_UI_PORT=57254
+unset DATABASE_URL REDIS_URL TEMPORAL_ADDRESS
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait' EXIT
+
+"$KEEL" up --services-only >"$RUN/services.log" 2>&1 &
+PIDS+=($!)
+until grep -q "services are up" "$RUN/services.log"; do kill -0 "${PIDS[0]}" || { cat "$RUN/services.log"; exit 1; }; sleep 0.2; done
+export DATABASE_URL=postgres://postgres@127.0.0.1:$KEEL_PG_PORT/keel
+export REDIS_URL=redis://127.0.0.1:$KEEL_REDIS_PORT/ TEMPORAL_ADDRESS=127.0.0.1:$KEEL_TEMPORAL_PORT
+"$KEEL" migrate
+"$KEEL" tenant create --slug bench --name "Bench MSP" >/dev/null
+"$KEEL" user create --tenant bench --email admin@bench.example.com --role Admin --password "bench password 1" >/dev/null
+for i in $(seq 1 49); do
+  "$KEEL" user create --tenant bench --email "tech$i@bench.example.com" --role Technician --password "bench password 1" >/dev/null
+done
+KEY=$("$KEEL" api-key create --tenant bench --user admin@bench.example.com)
+
+KEEL_LISTEN=127.0.0.1:58180 KEEL_LOG=warn "$KEEL" serve >"$RUN/serve.log" 2>&1 &
+PIDS+=($!)
+BARE_LISTEN=127.0.0.1:58181 "$ROOT/target/release/bare-users" >"$RUN/bare.log" 2>&1 &
+PIDS+=($!)
+until curl -fsS -o /dev/null -H "Authorization: Bearer $KEY" http://127.0.0.1:58180/api/v1/users; do sleep 0.2; done
+until curl -fsS -o /dev/null http://127.0.0.1:58181/users; do sleep 0.2; done
+ROWS=$(curl -fsS -H "Authorization: Bearer $KEY" http://127.0.0.1:58180/api/v1/users | grep -o '"email"' | wc -l)
+echo "rows per response: $ROWS"
+
+run() { # name url [header]
+  local name=$1 url=$2; shift 2
+  wrk -t1 -c"$CONNECTIONS" -d2s "$@" "$url" >/dev/null   # warm-up
+  wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url" >"$RUN/$name.txt"
+  local rps p99
+  rps=$(awk '/Requests\/sec/ {print $2}' "$RUN/$name.txt")
+  p99=$(awk '$1 == "99%" {print $2}' "$RUN/$name.txt")
+  printf '%-28s %10s req/s   p99 %s\n' "$name" "$rps" "$p99"
+  echo "$rps" >"$RUN/$name.rps"
+}
+echo "wrk: 1 thread, $CONNECTIONS connections, ${DURATION}s per run, 2 rounds interleaved"
+for round in 1 2; do
+  run "bare-$round" http://127.0.0.1:58181/users
+  run "keel-$round" http://127.0.0.1:58180/api/v1/users -H "Authorization: Bearer $KEY"
+done
+python3 - "$RUN" <<'PY'
+import sys, pathlib
+run = pathlib.Path(sys.argv[1])
+get = lambda n: sum(float((run / f"{n}-{r}.rps").read_text()) for r in (1, 2)) / 2
+bare, keel = get("bare"), get("keel")
+print(f"mean: bare {bare:.0f} req/s, keel {keel:.0f} req/s -> keel at {100 * keel / bare:.0f}% of the bare baseline")
+PY
