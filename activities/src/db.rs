@@ -7,7 +7,9 @@
 use diesel::sql_types::Text;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, TransactionManager};
+use diesel_async::{
+    AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection, TransactionManager,
+};
 use engine::TenantId;
 
 /// A pooled connection as the application role.
@@ -71,11 +73,14 @@ impl Db {
     /// connection, still inside a transaction, is discarded by the pool).
     pub async fn tenant_tx(&self, tenant: TenantId) -> Result<TenantTx, DbError> {
         let mut conn = self.conn().await?;
-        Tm::begin_transaction(&mut *conn).await?;
-        diesel::sql_query("SELECT set_config('app.tenant', $1, true)")
-            .bind::<Text, _>(tenant.0.to_string())
-            .execute(&mut *conn)
-            .await?;
+        // BEGIN and the tenant setting travel as one simple-protocol batch: one round
+        // trip instead of three. The id is a formatted UUID, so inlining it is safe.
+        conn.batch_execute(&format!(
+            "BEGIN; SELECT set_config('app.tenant', '{}', true)",
+            tenant.0
+        ))
+        .await?;
+        mark_in_transaction(&mut conn)?;
         Ok(TenantTx { conn, tenant })
     }
 
@@ -96,6 +101,21 @@ impl Db {
         let mut conn = self.conn().await?;
         diesel::sql_query("SELECT 1").execute(&mut *conn).await?;
         Ok(())
+    }
+}
+
+/// Tells the transaction manager about a BEGIN it did not issue itself, so commit
+/// and rollback work and the pool discards the connection if it is dropped mid-way.
+fn mark_in_transaction(conn: &mut AsyncPgConnection) -> Result<(), DbError> {
+    use diesel::connection::{TransactionDepthChange, TransactionManagerStatus};
+    match Tm::transaction_manager_status_mut(conn) {
+        TransactionManagerStatus::Valid(status) => {
+            status.change_transaction_depth(TransactionDepthChange::IncreaseDepth)?;
+            Ok(())
+        }
+        TransactionManagerStatus::InError => Err(DbError::Query(
+            diesel::result::Error::BrokenTransactionManager,
+        )),
     }
 }
 

@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use engine::Email;
-use std::collections::HashMap;
 use uuid::Uuid;
 
 /// A user with the names of their roles.
@@ -36,6 +35,11 @@ struct UserRow {
     full_name: String,
     is_active: bool,
     created_at: DateTime<Utc>,
+}
+
+diesel::define_sql_function! {
+    /// The sorted role names of a user (migration `create_access_functions`).
+    fn keel_user_roles(tenant: diesel::sql_types::Uuid, user_id: diesel::sql_types::Uuid) -> diesel::sql_types::Array<diesel::sql_types::Text>;
 }
 
 /// A user to create.
@@ -135,57 +139,27 @@ async fn role_ids_by_name(tx: &mut TenantTx, names: &[String]) -> Result<Vec<Uui
 /// One page of the tenant's users, newest first.
 pub async fn list_users(tx: &mut TenantTx, page: PageRequest) -> Result<Page<User>, DbError> {
     let mut query = users::table
-        .select(UserRow::as_select())
+        .select((UserRow::as_select(), keel_user_roles(users::tenant, users::id)))
         .order(users::id.desc())
         .limit(page.limit + 1)
         .into_boxed();
     if let Some(after) = page.after {
         query = query.filter(users::id.lt(after));
     }
-    let rows = query.load(tx.conn()).await?;
-    let page = Page::from_overfetch(rows, page.limit, |row| row.id);
-    let ids: Vec<Uuid> = page.data.iter().map(|row| row.id).collect();
-    let mut roles = role_names_of(tx, &ids).await?;
-    Ok(page.map(|row| {
-        let names = roles.remove(&row.id).unwrap_or_default();
-        row.with_roles(names)
-    }))
+    let rows: Vec<(UserRow, Vec<String>)> = query.load(tx.conn()).await?;
+    let page = Page::from_overfetch(rows, page.limit, |(row, _)| row.id);
+    Ok(page.map(|(row, roles)| row.with_roles(roles)))
 }
 
 /// The user with `id`, if it exists in the tenant.
 pub async fn find_user(tx: &mut TenantTx, id: Uuid) -> Result<Option<User>, DbError> {
-    let row = users::table
+    let row: Option<(UserRow, Vec<String>)> = users::table
         .find((tx.tenant().0, id))
-        .select(UserRow::as_select())
+        .select((UserRow::as_select(), keel_user_roles(users::tenant, users::id)))
         .first(tx.conn())
         .await
         .optional()?;
-    let Some(row) = row else { return Ok(None) };
-    let mut roles = role_names_of(tx, &[id]).await?;
-    Ok(Some(row.with_roles(roles.remove(&id).unwrap_or_default())))
-}
-
-/// Role names per user, for a set of users, in one query.
-async fn role_names_of(
-    tx: &mut TenantTx,
-    user_ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<String>>, DbError> {
-    let pairs: Vec<(Uuid, String)> = role_assignments::table
-        .inner_join(
-            roles::table.on(roles::tenant
-                .eq(role_assignments::tenant)
-                .and(roles::id.eq(role_assignments::role_id))),
-        )
-        .filter(role_assignments::user_id.eq_any(user_ids))
-        .select((role_assignments::user_id, roles::name))
-        .order((role_assignments::user_id, roles::name))
-        .load(tx.conn())
-        .await?;
-    let mut by_user: HashMap<Uuid, Vec<String>> = HashMap::new();
-    for (user_id, role) in pairs {
-        by_user.entry(user_id).or_default().push(role);
-    }
-    Ok(by_user)
+    Ok(row.map(|(row, roles)| row.with_roles(roles)))
 }
 
 /// What login needs to know about a user.
