@@ -26,6 +26,8 @@ fi
 
 log "building"
 cargo build --workspace --quiet
+cargo test --quiet -p ee --features ee
+cargo check --quiet -p keel --features ee   # the Enterprise build must compile too
 KEEL=$ROOT/target/debug/keel
 
 # Test services on their own ports, so a developer's running `keel up` is untouched.

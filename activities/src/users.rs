@@ -139,7 +139,10 @@ async fn role_ids_by_name(tx: &mut TenantTx, names: &[String]) -> Result<Vec<Uui
 /// One page of the tenant's users, newest first.
 pub async fn list_users(tx: &mut TenantTx, page: PageRequest) -> Result<Page<User>, DbError> {
     let mut query = users::table
-        .select((UserRow::as_select(), keel_user_roles(users::tenant, users::id)))
+        .select((
+            UserRow::as_select(),
+            keel_user_roles(users::tenant, users::id),
+        ))
         .order(users::id.desc())
         .limit(page.limit + 1)
         .into_boxed();
@@ -155,7 +158,10 @@ pub async fn list_users(tx: &mut TenantTx, page: PageRequest) -> Result<Page<Use
 pub async fn find_user(tx: &mut TenantTx, id: Uuid) -> Result<Option<User>, DbError> {
     let row: Option<(UserRow, Vec<String>)> = users::table
         .find((tx.tenant().0, id))
-        .select((UserRow::as_select(), keel_user_roles(users::tenant, users::id)))
+        .select((
+            UserRow::as_select(),
+            keel_user_roles(users::tenant, users::id),
+        ))
         .first(tx.conn())
         .await
         .optional()?;

@@ -211,6 +211,12 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<ee::NotInEdition> for ApiError {
+    fn from(error: ee::NotInEdition) -> Self {
+        ApiError::enterprise_only(error.0.label())
+    }
+}
+
 impl From<activities::DbError> for ApiError {
     fn from(error: activities::DbError) -> Self {
         match error {

@@ -19,7 +19,9 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+    Json(
+        json!({ "status": "ok", "edition": ee::Edition::current().name(), "version": env!("CARGO_PKG_VERSION") }),
+    )
 }
 
 async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
