@@ -3,6 +3,7 @@
 //! (256 bits of entropy make a slow hash pointless and keep per-request auth cheap).
 
 use crate::db::{DbError, TenantTx};
+use crate::events;
 use crate::schema::{api_keys, sessions};
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -11,7 +12,7 @@ use argon2::Argon2;
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use engine::TenantId;
+use engine::{DomainEvent, TenantId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -120,6 +121,14 @@ pub async fn issue_api_key(
         .returning(ApiKeyInfo::as_returning())
         .get_result(tx.conn())
         .await?;
+    events::emit(
+        tx,
+        DomainEvent::ApiKeyCreated {
+            key_id: info.id,
+            user_id,
+        },
+    )
+    .await?;
     Ok((info, token))
 }
 

@@ -6,6 +6,7 @@ pub mod access;
 pub mod audit;
 pub mod credentials;
 pub mod db;
+pub mod events;
 pub mod idempotency;
 pub mod migrate;
 pub mod numbers;

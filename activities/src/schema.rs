@@ -134,3 +134,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     number_sequences,
     idempotency_keys,
 );
+
+diesel::table! {
+    outbox (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        event_type -> Text,
+        envelope -> Jsonb,
+        created_at -> Timestamptz,
+        published_at -> Nullable<Timestamptz>,
+    }
+}

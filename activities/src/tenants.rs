@@ -2,13 +2,14 @@
 
 use crate::audit::{self, AuditEntry};
 use crate::db::{Db, DbError, TenantTx};
+use crate::events;
 use crate::numbers;
 use crate::schema::{permissions, role_permissions, roles, tenants};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::RunQueryDsl;
-use engine::{Permission, Slug, TenantId, SHIPPED_ROLES};
+use engine::{DomainEvent, Permission, Slug, TenantId, SHIPPED_ROLES};
 use uuid::Uuid;
 
 /// A tenant as stored.
@@ -71,6 +72,11 @@ pub async fn create_tenant(db: &Db, slug: &Slug, name: &str) -> Result<Tenant, T
     sync_permission_catalogue(&mut tx).await?;
     seed_shipped_roles(&mut tx).await?;
     numbers::seed_defaults(&mut tx).await?;
+    let created = DomainEvent::TenantCreated {
+        slug: tenant.slug.clone(),
+        name: tenant.name.clone(),
+    };
+    events::emit(&mut tx, created).await?;
     let details = serde_json::json!({ "slug": tenant.slug, "name": tenant.name });
     audit::record(
         &mut tx,

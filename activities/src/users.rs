@@ -2,12 +2,13 @@
 
 use crate::audit::{self, AuditEntry};
 use crate::db::{DbError, TenantTx};
+use crate::events;
 use crate::pagination::{Page, PageRequest};
 use crate::schema::{role_assignments, roles, users};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use engine::Email;
+use engine::{DomainEvent, Email};
 use uuid::Uuid;
 
 /// A user with the names of their roles.
@@ -120,6 +121,12 @@ pub async fn create_user(
     .await?;
     let mut roles = new.roles.to_vec();
     roles.sort();
+    let created = DomainEvent::UserCreated {
+        user_id: row.id,
+        email: row.email.clone(),
+        roles: roles.clone(),
+    };
+    events::emit(tx, created).await?;
     Ok(row.with_roles(roles))
 }
 

@@ -2,10 +2,12 @@
 //! catalogue. Pure and deterministic: no database, no HTTP, no clock, no I/O, so
 //! workflow code may depend on everything here.
 
+pub mod events;
 pub mod identity;
 pub mod rbac;
 pub mod tenancy;
 
+pub use events::{DomainEvent, EventEnvelope};
 pub use identity::{Email, EmailError};
 pub use rbac::{Permission, ShippedRole, SHIPPED_ROLES};
 pub use tenancy::{Slug, SlugError, TenantId};

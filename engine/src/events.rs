@@ -1,0 +1,179 @@
+//! Domain events: what happened in a tenant, as typed, versioned records. Writers
+//! put them in the outbox in the same transaction as the change; the relay publishes
+//! them to Redis Streams (one stream per type); consumers react.
+
+use crate::TenantId;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The schema version of [`EventEnvelope`]; bumped only by adding a new version
+/// alongside, never by changing the meaning of an existing one.
+pub const ENVELOPE_VERSION: u32 = 1;
+
+/// Something that happened, with its type-specific data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum DomainEvent {
+    /// A tenant was created.
+    #[serde(rename = "tenant.created")]
+    TenantCreated {
+        /// Its slug.
+        slug: String,
+        /// Its display name.
+        name: String,
+    },
+    /// A user was added to a tenant.
+    #[serde(rename = "user.created")]
+    UserCreated {
+        /// The new user.
+        user_id: Uuid,
+        /// Their e-mail address.
+        email: String,
+        /// Their role names.
+        roles: Vec<String>,
+    },
+    /// An API key was issued.
+    #[serde(rename = "api_key.created")]
+    ApiKeyCreated {
+        /// The key.
+        key_id: Uuid,
+        /// Its owner.
+        user_id: Uuid,
+    },
+    /// A free-form event for tests and integrations (`test.ping`).
+    #[serde(rename = "test.ping")]
+    TestPing {
+        /// Any payload.
+        payload: serde_json::Value,
+    },
+}
+
+impl DomainEvent {
+    /// The event's type name, e.g. `user.created`; also its stream's suffix.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            DomainEvent::TenantCreated { .. } => "tenant.created",
+            DomainEvent::UserCreated { .. } => "user.created",
+            DomainEvent::ApiKeyCreated { .. } => "api_key.created",
+            DomainEvent::TestPing { .. } => "test.ping",
+        }
+    }
+
+    /// Every type name, for consumers that read all streams.
+    pub const TYPE_NAMES: &'static [&'static str] = &[
+        "tenant.created",
+        "user.created",
+        "api_key.created",
+        "test.ping",
+    ];
+}
+
+/// An event with the facts every event carries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventEnvelope {
+    /// Unique id (UUIDv7); consumers deduplicate by it.
+    pub event_id: Uuid,
+    /// The tenant it happened in.
+    pub tenant: TenantId,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+    /// The envelope's schema version.
+    pub version: u32,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: DomainEvent,
+}
+
+/// Why a stream entry is not a valid event.
+#[derive(Debug, thiserror::Error)]
+pub enum EventDecodeError {
+    /// Not JSON of the envelope's shape, or an unknown type.
+    #[error("malformed event: {0}")]
+    Malformed(#[from] serde_json::Error),
+    /// A version this build does not understand.
+    #[error("unsupported event version {0}")]
+    UnsupportedVersion(u32),
+}
+
+impl EventEnvelope {
+    /// Parses and validates an envelope from its JSON text.
+    pub fn decode(json: &str) -> Result<EventEnvelope, EventDecodeError> {
+        let envelope: EventEnvelope = serde_json::from_str(json)?;
+        if envelope.version != ENVELOPE_VERSION {
+            return Err(EventDecodeError::UnsupportedVersion(envelope.version));
+        }
+        Ok(envelope)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(event: DomainEvent) -> EventEnvelope {
+        EventEnvelope {
+            event_id: Uuid::now_v7(),
+            tenant: TenantId(Uuid::now_v7()),
+            occurred_at: Utc::now(),
+            version: ENVELOPE_VERSION,
+            event,
+        }
+    }
+
+    #[test]
+    fn envelopes_round_trip_with_their_type_on_the_outside() {
+        let original = envelope(DomainEvent::UserCreated {
+            user_id: Uuid::now_v7(),
+            email: "a@b.com".into(),
+            roles: vec!["Admin".into()],
+        });
+        let json = serde_json::to_string(&original).expect("serialize");
+        let value: serde_json::Value = serde_json::from_str(&json).expect("json");
+        assert_eq!(value["type"], "user.created");
+        assert_eq!(value["version"], 1);
+        assert_eq!(EventEnvelope::decode(&json).expect("decode"), original);
+    }
+
+    #[test]
+    fn type_names_match_the_serialised_tag() {
+        for event in [
+            DomainEvent::TenantCreated {
+                slug: "a".into(),
+                name: "A".into(),
+            },
+            DomainEvent::ApiKeyCreated {
+                key_id: Uuid::nil(),
+                user_id: Uuid::nil(),
+            },
+            DomainEvent::TestPing {
+                payload: serde_json::json!(1),
+            },
+        ] {
+            let value = serde_json::to_value(envelope(event.clone())).expect("json");
+            assert_eq!(value["type"], event.type_name());
+            assert!(DomainEvent::TYPE_NAMES.contains(&event.type_name()));
+        }
+    }
+
+    #[test]
+    fn malformed_and_future_events_are_rejected() {
+        assert!(matches!(
+            EventEnvelope::decode("{}"),
+            Err(EventDecodeError::Malformed(_))
+        ));
+        assert!(matches!(
+            EventEnvelope::decode(r#"{"type":"nope.never"}"#),
+            Err(EventDecodeError::Malformed(_))
+        ));
+        let mut future = serde_json::to_value(envelope(DomainEvent::TestPing {
+            payload: serde_json::json!(null),
+        }))
+        .expect("json");
+        future["version"] = serde_json::json!(2);
+        assert!(matches!(
+            EventEnvelope::decode(&future.to_string()),
+            Err(EventDecodeError::UnsupportedVersion(2))
+        ));
+    }
+}
