@@ -145,3 +145,16 @@ diesel::table! {
         published_at -> Nullable<Timestamptz>,
     }
 }
+
+diesel::table! {
+    /// A view (security_invoker): users with their sorted role names.
+    users_with_roles (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        email -> Text,
+        full_name -> Text,
+        is_active -> Bool,
+        created_at -> Timestamptz,
+        roles -> Array<Text>,
+    }
+}

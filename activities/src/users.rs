@@ -4,7 +4,7 @@ use crate::audit::{self, AuditEntry};
 use crate::db::{DbError, TenantTx};
 use crate::events;
 use crate::pagination::{Page, PageRequest};
-use crate::schema::{role_assignments, roles, users};
+use crate::schema::{role_assignments, roles, users, users_with_roles};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -12,7 +12,8 @@ use engine::{DomainEvent, Email};
 use uuid::Uuid;
 
 /// A user with the names of their roles.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, Queryable, Selectable)]
+#[diesel(table_name = users_with_roles)]
 pub struct User {
     /// User id.
     pub id: Uuid,
@@ -36,11 +37,6 @@ struct UserRow {
     full_name: String,
     is_active: bool,
     created_at: DateTime<Utc>,
-}
-
-diesel::define_sql_function! {
-    /// The sorted role names of a user (migration `create_access_functions`).
-    fn keel_user_roles(tenant: diesel::sql_types::Uuid, user_id: diesel::sql_types::Uuid) -> diesel::sql_types::Array<diesel::sql_types::Text>;
 }
 
 /// A user to create.
@@ -145,34 +141,26 @@ async fn role_ids_by_name(tx: &mut TenantTx, names: &[String]) -> Result<Vec<Uui
 
 /// One page of the tenant's users, newest first.
 pub async fn list_users(tx: &mut TenantTx, page: PageRequest) -> Result<Page<User>, DbError> {
-    let mut query = users::table
-        .select((
-            UserRow::as_select(),
-            keel_user_roles(users::tenant, users::id),
-        ))
-        .order(users::id.desc())
+    let mut query = users_with_roles::table
+        .select(User::as_select())
+        .order(users_with_roles::id.desc())
         .limit(page.limit + 1)
         .into_boxed();
     if let Some(after) = page.after {
-        query = query.filter(users::id.lt(after));
+        query = query.filter(users_with_roles::id.lt(after));
     }
-    let rows: Vec<(UserRow, Vec<String>)> = query.load(tx.conn()).await?;
-    let page = Page::from_overfetch(rows, page.limit, |(row, _)| row.id);
-    Ok(page.map(|(row, roles)| row.with_roles(roles)))
+    let rows = query.load(tx.conn()).await?;
+    Ok(Page::from_overfetch(rows, page.limit, |user| user.id))
 }
 
 /// The user with `id`, if it exists in the tenant.
 pub async fn find_user(tx: &mut TenantTx, id: Uuid) -> Result<Option<User>, DbError> {
-    let row: Option<(UserRow, Vec<String>)> = users::table
+    Ok(users_with_roles::table
         .find((tx.tenant().0, id))
-        .select((
-            UserRow::as_select(),
-            keel_user_roles(users::tenant, users::id),
-        ))
+        .select(User::as_select())
         .first(tx.conn())
         .await
-        .optional()?;
-    Ok(row.map(|(row, roles)| row.with_roles(roles)))
+        .optional()?)
 }
 
 /// What login needs to know about a user.

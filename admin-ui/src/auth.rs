@@ -59,9 +59,18 @@ pub async fn authenticate_bearer(
         })?;
     let credential =
         parse_credential(token.trim()).ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
-    let mut tx = app.db.tenant_tx(credential.tenant).await?;
-    let principal = access::principal_for_api_key(&mut tx, &credential.hash).await?;
-    tx.commit().await?;
+    let principal = match app.principals.get(&credential.hash) {
+        Some(cached) => Some(cached),
+        None => {
+            let mut tx = app.db.tenant_tx(credential.tenant).await?;
+            let found = access::principal_for_api_key(&mut tx, &credential.hash).await?;
+            tx.commit().await?;
+            if let Some(principal) = &found {
+                app.principals.insert(&credential.hash, principal);
+            }
+            found
+        }
+    };
     let principal =
         principal.ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))?;
     let span = tracing::Span::current();

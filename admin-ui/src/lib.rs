@@ -9,6 +9,7 @@ pub mod extract;
 pub mod health;
 pub mod idempotency;
 pub mod observe;
+pub mod principal_cache;
 pub mod ui;
 
 use activities::ratelimit::LoginLimiter;
@@ -29,6 +30,10 @@ pub struct HttpSettings {
     pub session_ttl: chrono::Duration,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Redis URL, for cross-process cache invalidation.
+    pub redis_url: String,
+    /// How long an authenticated API key stays cached (zero disables the cache).
+    pub principal_cache_ttl: std::time::Duration,
 }
 
 impl Default for HttpSettings {
@@ -39,6 +44,8 @@ impl Default for HttpSettings {
             secure_cookies: false,
             session_ttl: chrono::Duration::hours(12),
             max_body_bytes: 1024 * 1024,
+            redis_url: "redis://127.0.0.1:6379/".to_owned(),
+            principal_cache_ttl: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -58,9 +65,28 @@ pub struct AppState {
     pub templates: Arc<minijinja::Environment<'static>>,
     /// Renders `/metrics`.
     pub metrics: observe::MetricsHandle,
+    /// Recently authenticated API keys.
+    pub principals: Arc<principal_cache::PrincipalCache>,
+    /// Redis key prefix.
+    pub redis_prefix: String,
 }
 
 impl AppState {
+    /// Credentials or roles changed: forget cached principals here and everywhere.
+    pub async fn credentials_changed(&self) {
+        self.principals.clear();
+        let mut redis = self.redis.clone();
+        let channel = principal_cache::invalidation_channel(&self.redis_prefix);
+        let published: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+            .arg(&channel)
+            .arg("1")
+            .query_async(&mut redis)
+            .await;
+        if let Err(error) = published {
+            tracing::warn!(%error, "could not announce a credential change; other processes rely on the cache TTL");
+        }
+    }
+
     /// Assembles the state; installs the process-wide metrics recorder once.
     pub fn new(
         db: Db,
@@ -78,6 +104,8 @@ impl AppState {
             db,
             redis,
             login_limiter,
+            principals: principal_cache::PrincipalCache::new(settings.principal_cache_ttl),
+            redis_prefix: redis_prefix.to_owned(),
             settings: Arc::new(settings),
             templates: Arc::new(ui::templates()),
             metrics: observe::metrics_handle(),
@@ -112,7 +140,14 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    let follower = tokio::spawn(principal_cache::follow_invalidations(
+        state.settings.redis_url.clone(),
+        principal_cache::invalidation_channel(&state.redis_prefix),
+        state.principals.clone(),
+    ));
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    follower.abort();
+    served
 }

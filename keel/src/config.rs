@@ -144,6 +144,7 @@ impl Config {
             temporal_address: self.temporal_address(),
             temporal_ui_url: format!("http://{temporal_host}:{}", self.temporal_ui_port),
             secure_cookies: self.secure_cookies,
+            redis_url: self.redis_url(),
             ..admin_ui::HttpSettings::default()
         }
     }

@@ -55,6 +55,7 @@ impl TestApp {
         let settings = admin_ui::HttpSettings {
             temporal_address: crate::setting("KEEL_TEST_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
             max_body_bytes: 64 * 1024,
+            redis_url: redis_url.clone(),
             ..admin_ui::HttpSettings::default()
         };
         let state = admin_ui::AppState::new(pool.clone(), redis, &redis_prefix, settings);
@@ -80,6 +81,26 @@ impl TestApp {
             server: Some(server),
             db,
         }
+    }
+
+    /// Starts another server on the same database and Redis prefix, as a second
+    /// `keel serve` process would be; answers its base URL. It stops with the test.
+    pub async fn sibling(&self) -> String {
+        let redis_url = crate::setting("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/");
+        let redis = activities::ratelimit::connect(&redis_url)
+            .await
+            .expect("redis");
+        let settings = admin_ui::HttpSettings {
+            redis_url,
+            ..admin_ui::HttpSettings::default()
+        };
+        let state = admin_ui::AppState::new(self.pool.clone(), redis, &self.redis_prefix, settings);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(admin_ui::serve(listener, state, std::future::pending()));
+        format!("http://{addr}")
     }
 
     /// `base` + `path`.

@@ -140,6 +140,7 @@ async fn ensure_template(server_url: &str) -> String {
             .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {template}"))
             .await
             .expect("publish template");
+        drop_stale_templates(&mut admin, &template).await;
     }
     diesel::sql_query("SELECT pg_advisory_unlock($1)")
         .bind::<BigInt, _>(0x6b65_656c_i64)
@@ -147,4 +148,27 @@ async fn ensure_template(server_url: &str) -> String {
         .await
         .expect("unlock");
     template
+}
+
+#[derive(diesel::QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    datname: String,
+}
+
+/// Templates of older migration sets are dropped when a new one is built.
+async fn drop_stale_templates(admin: &mut AsyncPgConnection, current: &str) {
+    let stale: Vec<Name> = diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'keel\\_template\\_%' AND datname <> $1")
+        .bind::<Text, _>(current)
+        .load(admin)
+        .await
+        .unwrap_or_default();
+    for name in stale {
+        let _ = admin
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                name.datname
+            ))
+            .await;
+    }
 }

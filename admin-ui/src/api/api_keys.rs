@@ -155,5 +155,6 @@ pub async fn revoke_api_key(
     )
     .await?;
     tx.commit().await?;
+    app.credentials_changed().await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -402,5 +402,6 @@ pub async fn revoke_api_key(
         audit::record(&mut tx, entry).await?;
     }
     tx.commit().await?;
+    app.credentials_changed().await;
     Ok(Redirect::to("/api-keys").into_response())
 }

@@ -15,13 +15,21 @@ struct Row {
     full_name: String,
     is_active: bool,
     created_at: chrono::DateTime<chrono::Utc>,
+    roles: Vec<String>,
 }
 
 async fn users(State(pool): State<Pool<AsyncPgConnection>>) -> Json<Vec<Row>> {
-    use activities::schema::users::dsl as u;
+    use activities::schema::users_with_roles::dsl as u;
     let mut conn = pool.get().await.expect("connection");
-    let rows = u::users
-        .select((u::id, u::email, u::full_name, u::is_active, u::created_at))
+    let rows = u::users_with_roles
+        .select((
+            u::id,
+            u::email,
+            u::full_name,
+            u::is_active,
+            u::created_at,
+            u::roles,
+        ))
         .order(u::id.desc())
         .limit(51)
         .load(&mut conn)

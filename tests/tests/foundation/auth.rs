@@ -214,3 +214,59 @@ async fn login_sets_a_hardened_session_cookie_and_logout_ends_it() {
     assert_eq!(replay.headers()["location"], "/login");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn revoking_a_key_on_one_server_locks_it_out_of_every_server() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    let other = app.sibling().await;
+    let issued = json_with_status(
+        app.post(&t.admin_key, "/api/v1/api-keys", &json!({"name": "shared"}))
+            .await,
+        201,
+    )
+    .await;
+    let key = issued["key"].as_str().expect("key").to_owned();
+    let on_other = |key: String| {
+        let url = format!("{other}/api/v1/users");
+        let http = app.http.clone();
+        async move {
+            http.get(url)
+                .bearer_auth(key)
+                .send()
+                .await
+                .expect("request")
+                .status()
+                .as_u16()
+        }
+    };
+    // Both servers have now authenticated (and cached) the key.
+    assert_eq!(app.get(&key, "/api/v1/users").await.status(), 200);
+    assert_eq!(on_other(key.clone()).await, 200);
+    let revoke = app
+        .http
+        .delete(app.url(&format!(
+            "/api/v1/api-keys/{}",
+            issued["id"].as_str().expect("id")
+        )))
+        .bearer_auth(&t.admin_key)
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(revoke.status(), 204);
+    assert_eq!(
+        app.get(&key, "/api/v1/users").await.status(),
+        401,
+        "the revoking server forgets at once"
+    );
+    let locked_out = keel_tests::eventually(std::time::Duration::from_secs(3), || {
+        let key = key.clone();
+        async { (on_other(key).await == 401).then_some(()) }
+    })
+    .await;
+    assert!(
+        locked_out.is_some(),
+        "the other server must stop accepting the key well before its cache TTL"
+    );
+    app.stop().await;
+}

@@ -23,7 +23,7 @@ async fn tenant_tables(app: &TestApp) -> Vec<String> {
     let rows: Vec<TableName> = diesel::sql_query(
         "SELECT c.table_name::text AS table_name FROM information_schema.columns c
            JOIN information_schema.tables t USING (table_schema, table_name)
-          WHERE c.table_schema = 'public' AND c.column_name = 'tenant' AND t.table_type = 'BASE TABLE'
+          WHERE c.table_schema = 'public' AND c.column_name = 'tenant' AND t.table_type IN ('BASE TABLE', 'VIEW')
           ORDER BY 1",
     )
     .load(&mut owner)
@@ -101,19 +101,32 @@ async fn every_tenant_table_forces_row_level_security() {
         relrowsecurity: bool,
         #[diesel(sql_type = Bool)]
         relforcerowsecurity: bool,
+        #[diesel(sql_type = Bool)]
+        is_view: bool,
+        #[diesel(sql_type = Bool)]
+        security_invoker: bool,
     }
     for table in tables {
         let rls: Rls = diesel::sql_query(
-            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = $1::regclass",
+            "SELECT relrowsecurity, relforcerowsecurity, relkind = 'v' AS is_view,
+                    coalesce('security_invoker=true' = ANY (reloptions), false) AS security_invoker
+               FROM pg_class WHERE oid = $1::regclass",
         )
         .bind::<Text, _>(&table)
         .get_result(&mut owner)
         .await
         .expect("pg_class");
-        assert!(
-            rls.relrowsecurity && rls.relforcerowsecurity,
-            "{table} must enable and force RLS"
-        );
+        if rls.is_view {
+            assert!(
+                rls.security_invoker,
+                "view {table} must be security_invoker so RLS applies to the caller"
+            );
+        } else {
+            assert!(
+                rls.relrowsecurity && rls.relforcerowsecurity,
+                "{table} must enable and force RLS"
+            );
+        }
     }
     #[derive(QueryableByName)]
     struct Role {
