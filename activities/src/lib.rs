@@ -6,13 +6,18 @@ pub mod access;
 pub mod audit;
 pub mod credentials;
 pub mod db;
+pub mod durable;
+pub mod effects;
 pub mod events;
 pub mod idempotency;
 pub mod migrate;
 pub mod numbers;
 pub mod pagination;
 pub mod ratelimit;
+pub mod runs;
 pub mod schema;
+pub mod self_test;
+pub mod temporal;
 pub mod tenants;
 pub mod users;
 

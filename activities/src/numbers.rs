@@ -39,8 +39,9 @@ pub async fn take_next(tx: &mut TenantTx, name: &str) -> Result<String, NumberEr
     Ok(format!("{prefix}{value:0width$}"))
 }
 
-/// Creates the default sequences for the current tenant (idempotent).
-pub async fn seed_defaults(tx: &mut TenantTx) -> Result<(), DbError> {
+/// Creates the default sequences for the current tenant (idempotent); answers how
+/// many were created.
+pub async fn seed_defaults(tx: &mut TenantTx) -> Result<u64, DbError> {
     let tenant = tx.tenant().0;
     let rows: Vec<_> = DEFAULT_SEQUENCES
         .iter()
@@ -52,10 +53,10 @@ pub async fn seed_defaults(tx: &mut TenantTx) -> Result<(), DbError> {
             )
         })
         .collect();
-    diesel::insert_into(seq::table)
+    let inserted = diesel::insert_into(seq::table)
         .values(rows)
         .on_conflict_do_nothing()
         .execute(tx.conn())
         .await?;
-    Ok(())
+    Ok(inserted as u64)
 }

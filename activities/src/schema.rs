@@ -158,3 +158,54 @@ diesel::table! {
         roles -> Array<Text>,
     }
 }
+
+diesel::table! {
+    workflow_runs (tenant, run_id) {
+        tenant -> Uuid,
+        run_id -> Uuid,
+        workflow_id -> Text,
+        kind -> Text,
+        status -> Text,
+        input -> Jsonb,
+        result -> Nullable<Jsonb>,
+        error -> Nullable<Text>,
+        started_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    workflow_run_steps (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        run_id -> Uuid,
+        name -> Text,
+        status -> Text,
+        attempt -> Int4,
+        input -> Jsonb,
+        output -> Nullable<Jsonb>,
+        error -> Nullable<Text>,
+        started_at -> Timestamptz,
+        closed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    activity_effects (tenant, idempotency_key) {
+        tenant -> Uuid,
+        idempotency_key -> Text,
+        activity -> Text,
+        result -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    self_test_marks (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        workflow_id -> Text,
+        step -> Int4,
+        created_at -> Timestamptz,
+    }
+}

@@ -47,14 +47,36 @@ pub enum TenantError {
     Db(#[from] DbError),
 }
 
-/// Creates a tenant with its roles, permissions and number sequences, all in one
-/// transaction: a tenant exists complete or not at all.
+/// Creates a tenant and onboards it synchronously, all in one transaction. Used by
+/// tests and tools; the product path is [`insert_tenant`] followed by the
+/// `TenantOnboarding` workflow, which runs the same seeding steps durably.
 pub async fn create_tenant(db: &Db, slug: &Slug, name: &str) -> Result<Tenant, TenantError> {
+    let mut tx = db.platform_tx().await?;
+    let tenant = insert_tenant_in(&mut tx, slug, name).await?;
+    seed_access(&mut tx).await?;
+    numbers::seed_defaults(&mut tx).await?;
+    tx.commit().await?;
+    Ok(tenant)
+}
+
+/// Inserts a tenant (with its `tenant.created` event and audit entry), leaving its
+/// seeding to the `TenantOnboarding` workflow.
+pub async fn insert_tenant(db: &Db, slug: &Slug, name: &str) -> Result<Tenant, TenantError> {
+    let mut tx = db.platform_tx().await?;
+    let tenant = insert_tenant_in(&mut tx, slug, name).await?;
+    tx.commit().await?;
+    Ok(tenant)
+}
+
+async fn insert_tenant_in(
+    tx: &mut TenantTx,
+    slug: &Slug,
+    name: &str,
+) -> Result<Tenant, TenantError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(TenantError::InvalidName);
     }
-    let mut tx = db.platform_tx().await?;
     let tenant: Tenant = diesel::insert_into(tenants::table)
         .values((
             tenants::id.eq(Uuid::now_v7()),
@@ -69,17 +91,14 @@ pub async fn create_tenant(db: &Db, slug: &Slug, name: &str) -> Result<Tenant, T
             err => TenantError::Db(err),
         })?;
     tx.enter_tenant(tenant.tenant_id()).await?;
-    sync_permission_catalogue(&mut tx).await?;
-    seed_shipped_roles(&mut tx).await?;
-    numbers::seed_defaults(&mut tx).await?;
     let created = DomainEvent::TenantCreated {
         slug: tenant.slug.clone(),
         name: tenant.name.clone(),
     };
-    events::emit(&mut tx, created).await?;
+    events::emit(tx, created).await?;
     let details = serde_json::json!({ "slug": tenant.slug, "name": tenant.name });
     audit::record(
-        &mut tx,
+        tx,
         AuditEntry {
             actor: None,
             action: "tenant.created",
@@ -89,8 +108,14 @@ pub async fn create_tenant(db: &Db, slug: &Slug, name: &str) -> Result<Tenant, T
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(tenant)
+}
+
+/// Syncs the permission catalogue and gives the tenant its shipped roles and their
+/// grants. Idempotent: existing roles and grants are kept; answers rows inserted.
+pub async fn seed_access(tx: &mut TenantTx) -> Result<u64, DbError> {
+    sync_permission_catalogue(tx).await?;
+    seed_shipped_roles(tx).await
 }
 
 /// Brings the global permission catalogue in line with [`Permission::ALL`].
@@ -114,36 +139,55 @@ async fn sync_permission_catalogue(tx: &mut TenantTx) -> Result<(), DbError> {
     Ok(())
 }
 
-async fn seed_shipped_roles(tx: &mut TenantTx) -> Result<(), DbError> {
+async fn seed_shipped_roles(tx: &mut TenantTx) -> Result<u64, DbError> {
     let tenant = tx.tenant().0;
-    let mut grants = Vec::new();
-    let mut role_rows = Vec::new();
-    for role in SHIPPED_ROLES {
-        let id = Uuid::now_v7();
-        role_rows.push((
-            roles::tenant.eq(tenant),
-            roles::id.eq(id),
-            roles::name.eq(role.name),
-            roles::description.eq(role.description),
-            roles::is_system.eq(true),
-        ));
-        grants.extend(role.permissions.iter().map(|p| {
+    let role_rows: Vec<_> = SHIPPED_ROLES
+        .iter()
+        .map(|role| {
             (
-                role_permissions::tenant.eq(tenant),
-                role_permissions::role_id.eq(id),
-                role_permissions::permission.eq(p.name),
+                roles::tenant.eq(tenant),
+                roles::id.eq(Uuid::now_v7()),
+                roles::name.eq(role.name),
+                roles::description.eq(role.description),
+                roles::is_system.eq(true),
             )
-        }));
-    }
-    diesel::insert_into(roles::table)
+        })
+        .collect();
+    let mut inserted = diesel::insert_into(roles::table)
         .values(role_rows)
+        .on_conflict((roles::tenant, roles::name))
+        .do_nothing()
         .execute(tx.conn())
         .await?;
-    diesel::insert_into(role_permissions::table)
+    let names: Vec<&str> = SHIPPED_ROLES.iter().map(|r| r.name).collect();
+    let ids: Vec<(Uuid, String)> = roles::table
+        .filter(roles::name.eq_any(&names))
+        .select((roles::id, roles::name))
+        .load(tx.conn())
+        .await?;
+    let grants: Vec<_> = SHIPPED_ROLES
+        .iter()
+        .filter_map(|role| {
+            ids.iter()
+                .find(|(_, name)| name == role.name)
+                .map(|(id, _)| (*id, role))
+        })
+        .flat_map(|(id, role)| {
+            role.permissions.iter().map(move |p| {
+                (
+                    role_permissions::tenant.eq(tenant),
+                    role_permissions::role_id.eq(id),
+                    role_permissions::permission.eq(p.name),
+                )
+            })
+        })
+        .collect();
+    inserted += diesel::insert_into(role_permissions::table)
         .values(grants)
+        .on_conflict_do_nothing()
         .execute(tx.conn())
         .await?;
-    Ok(())
+    Ok(inserted as u64)
 }
 
 /// Looks a tenant up by slug. A platform query: it runs before any tenant is known

@@ -34,6 +34,12 @@ pub struct HttpSettings {
     pub redis_url: String,
     /// How long an authenticated API key stays cached (zero disables the cache).
     pub principal_cache_ttl: std::time::Duration,
+    /// Temporal namespace.
+    pub temporal_namespace: String,
+    /// Prefix of Temporal task queue names.
+    pub task_queue_prefix: String,
+    /// Slug of the operator's tenant, whose Admins may create tenants via the API.
+    pub platform_tenant: Option<String>,
 }
 
 impl Default for HttpSettings {
@@ -46,6 +52,9 @@ impl Default for HttpSettings {
             max_body_bytes: 1024 * 1024,
             redis_url: "redis://127.0.0.1:6379/".to_owned(),
             principal_cache_ttl: std::time::Duration::from_secs(5),
+            temporal_namespace: "default".to_owned(),
+            task_queue_prefix: String::new(),
+            platform_tenant: None,
         }
     }
 }
@@ -69,9 +78,25 @@ pub struct AppState {
     pub principals: Arc<principal_cache::PrincipalCache>,
     /// Redis key prefix.
     pub redis_prefix: String,
+    temporal: Arc<tokio::sync::OnceCell<activities::temporal::Temporal>>,
 }
 
 impl AppState {
+    /// The Temporal client, connected on first use (503 while Temporal is down).
+    pub async fn temporal(&self) -> Result<&activities::temporal::Temporal, error::ApiError> {
+        let settings = &self.settings;
+        self.temporal
+            .get_or_try_init(|| {
+                activities::temporal::Temporal::connect(
+                    &settings.temporal_address,
+                    &settings.temporal_namespace,
+                    &settings.task_queue_prefix,
+                )
+            })
+            .await
+            .map_err(error::ApiError::unavailable)
+    }
+
     /// Credentials or roles changed: forget cached principals here and everywhere.
     pub async fn credentials_changed(&self) {
         self.principals.clear();
@@ -106,6 +131,7 @@ impl AppState {
             login_limiter,
             principals: principal_cache::PrincipalCache::new(settings.principal_cache_ttl),
             redis_prefix: redis_prefix.to_owned(),
+            temporal: Arc::new(tokio::sync::OnceCell::new()),
             settings: Arc::new(settings),
             templates: Arc::new(ui::templates()),
             metrics: observe::metrics_handle(),

@@ -1,11 +1,14 @@
 //! Keel's domain core: identifiers, validated input types and the access-control
 //! catalogue. Pure and deterministic: no database, no HTTP, no clock, no I/O, so
-//! workflow code may depend on everything here.
+//! workflow code may depend on everything here. The workflows themselves live here
+//! too (`workflows`): they are deterministic, and every side effect they cause goes
+//! through an activity whose contract is declared beside them.
 
 pub mod events;
 pub mod identity;
 pub mod rbac;
 pub mod tenancy;
+pub mod workflows;
 
 pub use events::{DomainEvent, EventEnvelope};
 pub use identity::{Email, EmailError};

@@ -2,6 +2,7 @@
 
 use crate::config::{redacted, Config};
 use activities::credentials::{hash_password, issue_api_key, random_secret};
+use activities::temporal::Temporal;
 use activities::{audit, migrate, tenants, users, Db};
 use anyhow::{anyhow, bail, Context, Result};
 use engine::{Email, ShippedRole, Slug};
@@ -70,31 +71,49 @@ pub async fn serve(
     Ok(())
 }
 
-pub async fn worker(
-    config: &Config,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<()> {
-    workers::run(
-        workers::WorkerSettings {
-            temporal_address: config.temporal_address(),
-            namespace: config.temporal_namespace.clone(),
-        },
-        shutdown,
-    )
-    .await
-    .map_err(|e| anyhow!(e))
+pub async fn worker(config: &Config, shutdown: impl Future<Output = ()>) -> Result<()> {
+    let db = connect_db(config)?;
+    workers::run(config.worker_settings(), db, shutdown)
+        .await
+        .map_err(|e| anyhow!(e))
 }
 
+/// Creates a tenant, then waits for its `TenantOnboarding` run to finish.
 pub async fn create_tenant(config: &Config, slug: &str, name: &str) -> Result<()> {
     let slug = Slug::parse(slug).map_err(|e| anyhow!("invalid --slug {slug:?}: {e}"))?;
     let db = connect_db(config)?;
-    let tenant = tenants::create_tenant(&db, &slug, name)
+    let tenant = tenants::insert_tenant(&db, &slug, name)
         .await
         .map_err(|e| match e {
             tenants::TenantError::InvalidName => anyhow!("invalid --name: {e}"),
+            tenants::TenantError::SlugTaken(_) => anyhow!("invalid --slug: {e}"),
             other => anyhow!(other),
         })?;
     println!("{}", tenant.id);
+    let temporal = Temporal::connect(&config.temporal_address(), &config.temporal_namespace, &config.task_queue_prefix)
+        .await
+        .map_err(|e| anyhow!("tenant {} created, but onboarding could not start ({e}); it starts from the tenant.created event once a worker runs", tenant.slug))?;
+    let run = temporal
+        .start_onboarding(tenant.tenant_id(), &tenant.slug)
+        .await?;
+    eprintln!(
+        "onboarding: workflow {} run {}",
+        run.workflow_id,
+        run.run_id.as_deref().unwrap_or("?")
+    );
+    let waiting = temporal.onboarding_result(tenant.tenant_id());
+    tokio::pin!(waiting);
+    let result = tokio::select! {
+        result = &mut waiting => result,
+        () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {
+            eprintln!("waiting for a Keel worker to run onboarding (start one with `keel worker`)…");
+            waiting.await
+        }
+    }?;
+    eprintln!(
+        "onboarded: {} role and permission rows, {} number sequences",
+        result.access_rows, result.sequence_rows
+    );
     Ok(())
 }
 

@@ -24,6 +24,8 @@ struct FileConfig {
     pg_port: Option<u16>,
     redis_port: Option<u16>,
     secure_cookies: Option<bool>,
+    task_queue_prefix: Option<String>,
+    platform_tenant: Option<String>,
 }
 
 /// The resolved configuration.
@@ -44,6 +46,10 @@ pub struct Config {
     pub pg_port: u16,
     pub redis_port: u16,
     pub secure_cookies: bool,
+    /// Prefix of Temporal task queue names (lets several deployments share a namespace).
+    pub task_queue_prefix: String,
+    /// Slug of the operator's tenant, whose Admins may create tenants through the API.
+    pub platform_tenant: Option<String>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -105,6 +111,10 @@ impl Config {
             secure_cookies: env_parsed("KEEL_SECURE_COOKIES")?
                 .or(file.secure_cookies)
                 .unwrap_or(false),
+            task_queue_prefix: env("KEEL_TASK_QUEUE_PREFIX")
+                .or(file.task_queue_prefix)
+                .unwrap_or_default(),
+            platform_tenant: env("KEEL_PLATFORM_TENANT").or(file.platform_tenant),
         })
     }
 
@@ -145,6 +155,9 @@ impl Config {
             temporal_ui_url: format!("http://{temporal_host}:{}", self.temporal_ui_port),
             secure_cookies: self.secure_cookies,
             redis_url: self.redis_url(),
+            temporal_namespace: self.temporal_namespace.clone(),
+            task_queue_prefix: self.task_queue_prefix.clone(),
+            platform_tenant: self.platform_tenant.clone(),
             ..admin_ui::HttpSettings::default()
         }
     }
@@ -170,5 +183,19 @@ pub fn redacted(url: &str) -> String {
             format!("{scheme}://{user}:***@{host}")
         }
         _ => url.to_owned(),
+    }
+}
+
+impl Config {
+    /// Settings for `keel worker`.
+    pub fn worker_settings(&self) -> workers::WorkerSettings {
+        let mut settings = workers::WorkerSettings::new(
+            &self.temporal_address(),
+            &self.temporal_namespace,
+            &self.redis_url(),
+            &self.redis_prefix,
+        );
+        settings.task_queue_prefix = self.task_queue_prefix.clone();
+        settings
     }
 }

@@ -102,6 +102,10 @@ async fn run(
         return Ok(());
     }
     commands::migrate(config).await?;
+    // On a one-machine install the demo tenant is the operator's.
+    config
+        .platform_tenant
+        .get_or_insert_with(|| DEMO_SLUG.to_owned());
     let login = seed_demo(config, data_dir).await?;
     println!("\nKeel is up: http://{}/login", config.listen);
     println!("  tenant: {DEMO_SLUG}   e-mail: {DEMO_ADMIN}   password: {login}");

@@ -4,7 +4,9 @@
 pub mod api_keys;
 pub mod audit;
 pub mod pagination;
+pub mod tenants;
 pub mod users;
+pub mod workflow_runs;
 
 use crate::auth::authenticate_bearer;
 use crate::error::{ApiError, Problem};
@@ -23,7 +25,7 @@ use utoipa_axum::routes;
     info(title = "Keel API", version = "1", description = "The REST API of Keel PSA. Errors are application/problem+json; lists are cursor-paginated; POSTs accept an Idempotency-Key header."),
     modifiers(&BearerAuth),
     components(schemas(Problem)),
-    tags((name = "users", description = "People of the tenant"), (name = "api-keys", description = "The caller's API keys"), (name = "audit", description = "The tenant's audit trail"))
+    tags((name = "users", description = "People of the tenant"), (name = "api-keys", description = "The caller's API keys"), (name = "audit", description = "The tenant's audit trail"), (name = "tenants", description = "Tenants (platform admins)"), (name = "workflow-runs", description = "Durable processes and their signals"))
 )]
 struct ApiDoc;
 
@@ -52,7 +54,12 @@ fn documented_routes() -> OpenApiRouter<AppState> {
             .routes(routes!(users::get_user))
             .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
             .routes(routes!(api_keys::revoke_api_key))
-            .routes(routes!(audit::list_audit_log)),
+            .routes(routes!(audit::list_audit_log))
+            .routes(routes!(tenants::create_tenant))
+            .routes(routes!(workflow_runs::list_runs))
+            .routes(routes!(workflow_runs::get_run))
+            .routes(routes!(workflow_runs::signal_run))
+            .routes(routes!(workflow_runs::start_self_test)),
     )
 }
 

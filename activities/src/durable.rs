@@ -1,0 +1,257 @@
+//! The implementations of the activity contracts declared in `engine::workflows::
+//! contracts`. Each writing activity runs in one tenant transaction that also records
+//! its effect under the step's idempotency key and its step row for the run page, so
+//! a retry or replay never writes twice.
+
+use crate::db::{Db, DbError, TenantTx};
+use crate::{effects, numbers, runs, self_test, tenants};
+use chrono::Utc;
+use engine::workflows::contracts::{
+    definition, CloseRun, OpenRun, SeedOutcome, StepRef, WriteMark,
+};
+use futures::future::BoxFuture;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::sync::Arc;
+use temporalio_macros::activities;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+use temporalio_sdk::ApplicationFailure;
+use uuid::Uuid;
+
+/// An input that can never succeed: fails the activity without retries.
+fn invalid_input(message: String) -> ActivityError {
+    ActivityError::application(
+        ApplicationFailure::builder(message)
+            .type_name("InvalidInput".to_owned())
+            .non_retryable(true)
+            .build(),
+    )
+}
+
+fn run_uuid(step: &StepRef) -> Result<Uuid, ActivityError> {
+    Uuid::try_parse(&step.run_id)
+        .map_err(|_| invalid_input(format!("run id {:?} is not a UUID", step.run_id)))
+}
+
+type Work<T> =
+    Box<dyn for<'t> FnOnce(&'t mut TenantTx) -> BoxFuture<'t, Result<T, DbError>> + Send>;
+
+/// Runs `work` once per idempotency key, recording its effect and its step.
+async fn exactly_once<T>(
+    db: &Db,
+    ctx: &ActivityContext,
+    step: &StepRef,
+    activity: &str,
+    input: serde_json::Value,
+    work: Work<T>,
+) -> Result<T, ActivityError>
+where
+    T: Serialize + DeserializeOwned + Send,
+{
+    let run_id = run_uuid(step)?;
+    let started_at = Utc::now();
+    let attempt = i32::try_from(ctx.info().attempt).unwrap_or(i32::MAX);
+    let key = step.idempotency_key();
+    let attempted = async {
+        let mut tx = db.tenant_tx(step.tenant).await?;
+        if let Some(recorded) = effects::recorded(&mut tx, &key).await? {
+            tx.commit().await?;
+            return Ok::<_, DbError>(Err(recorded));
+        }
+        let output = work(&mut tx).await?;
+        let json =
+            serde_json::to_value(&output).map_err(|e| DbError::Unavailable(e.to_string()))?;
+        effects::record(&mut tx, &key, activity, &json).await?;
+        let new_step = runs::NewStep {
+            run_id,
+            name: &step.step,
+            status: "completed",
+            attempt,
+            input: &input,
+            output: Some(&json),
+            error: None,
+            started_at,
+        };
+        runs::record_step(&mut tx, new_step).await?;
+        tx.commit().await?;
+        Ok(Ok(output))
+    }
+    .await;
+    match attempted {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(recorded)) => serde_json::from_value(recorded)
+            .map_err(|e| invalid_input(format!("recorded effect of {key} is unreadable: {e}"))),
+        Err(error) => {
+            record_failed_step(
+                db,
+                step,
+                run_id,
+                attempt,
+                &input,
+                &error.to_string(),
+                started_at,
+            )
+            .await;
+            Err(error.into())
+        }
+    }
+}
+
+/// Best effort: a failed attempt shows on the run page; if even this fails, the
+/// retry will tell the story.
+async fn record_failed_step(
+    db: &Db,
+    step: &StepRef,
+    run_id: Uuid,
+    attempt: i32,
+    input: &serde_json::Value,
+    error: &str,
+    started_at: chrono::DateTime<Utc>,
+) {
+    let recorded = async {
+        let mut tx = db.tenant_tx(step.tenant).await?;
+        let new_step = runs::NewStep {
+            run_id,
+            name: &step.step,
+            status: "failed",
+            attempt,
+            input,
+            output: None,
+            error: Some(error),
+            started_at,
+        };
+        runs::record_step(&mut tx, new_step).await?;
+        tx.commit().await
+    }
+    .await;
+    if let Err(e) = recorded {
+        tracing::warn!(error = %e, step = %step.step, "could not record a failed step");
+    }
+}
+
+/// `runs.*`: the run record.
+pub struct RunRecorder {
+    /// Application-role pool.
+    pub db: Db,
+}
+
+#[activities]
+impl RunRecorder {
+    #[activity(definition = definition::Open)]
+    pub async fn open(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: OpenRun,
+    ) -> Result<(), ActivityError> {
+        let run_id = run_uuid(&input.step)?;
+        let mut tx = self.db.tenant_tx(input.step.tenant).await?;
+        runs::open_run(
+            &mut tx,
+            run_id,
+            &input.step.workflow_id,
+            &input.kind,
+            &input.input,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[activity(definition = definition::Close)]
+    pub async fn close(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: CloseRun,
+    ) -> Result<(), ActivityError> {
+        let run_id = run_uuid(&input.step)?;
+        let mut tx = self.db.tenant_tx(input.step.tenant).await?;
+        runs::close_run(
+            &mut tx,
+            run_id,
+            &input.status,
+            input.result.as_ref(),
+            input.error.as_deref(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// `tenants.*`: onboarding steps.
+pub struct Onboarding {
+    /// Application-role pool.
+    pub db: Db,
+}
+
+#[activities]
+impl Onboarding {
+    #[activity(definition = definition::SeedAccess)]
+    pub async fn seed_access(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        step: StepRef,
+    ) -> Result<SeedOutcome, ActivityError> {
+        let input = serde_json::json!({});
+        let work: Work<SeedOutcome> = Box::new(|tx| {
+            Box::pin(async move {
+                Ok(SeedOutcome {
+                    inserted: tenants::seed_access(tx).await?,
+                })
+            })
+        });
+        exactly_once(&self.db, &ctx, &step, "tenants.seed_access", input, work).await
+    }
+
+    #[activity(definition = definition::SeedSequences)]
+    pub async fn seed_sequences(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        step: StepRef,
+    ) -> Result<SeedOutcome, ActivityError> {
+        let input = serde_json::json!({});
+        let work: Work<SeedOutcome> = Box::new(|tx| {
+            Box::pin(async move {
+                Ok(SeedOutcome {
+                    inserted: numbers::seed_defaults(tx).await?,
+                })
+            })
+        });
+        exactly_once(&self.db, &ctx, &step, "tenants.seed_sequences", input, work).await
+    }
+}
+
+/// `selftest.*`: the canary's steps.
+pub struct SelfTestSteps {
+    /// Application-role pool.
+    pub db: Db,
+}
+
+#[activities]
+impl SelfTestSteps {
+    #[activity(definition = definition::WriteMark)]
+    pub async fn write_mark(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: WriteMark,
+    ) -> Result<u32, ActivityError> {
+        let json = serde_json::json!({ "number": input.number });
+        let workflow_id = input.step.workflow_id.clone();
+        let number = input.number;
+        let work: Work<u32> = Box::new(move |tx| {
+            Box::pin(async move {
+                self_test::write_mark(tx, &workflow_id, number).await?;
+                Ok(number)
+            })
+        });
+        exactly_once(
+            &self.db,
+            &ctx,
+            &input.step,
+            "selftest.write_mark",
+            json,
+            work,
+        )
+        .await
+    }
+}

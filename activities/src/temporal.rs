@@ -1,0 +1,199 @@
+//! The Temporal client side: starting Keel's workflows, signalling runs and waiting
+//! for results. Used by the API, the CLI and the event-driven workflow starter.
+
+use engine::workflows::onboarding::{OnboardingInput, OnboardingResult};
+use engine::workflows::self_test::{Note, SelfTestInput, SelfTestResult};
+use engine::workflows::{task_queue, SelfTest, TenantOnboarding, WorkflowKind, PLATFORM_QUEUE};
+use engine::TenantId;
+use std::time::Duration;
+use temporalio_client::errors::{WorkflowInteractionError, WorkflowStartError};
+use temporalio_client::{
+    Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowExecutionInfo,
+    WorkflowGetResultOptions, WorkflowHandle, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
+    WorkflowSignalOptions, WorkflowStartOptions,
+};
+
+/// Why a Temporal call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TemporalError {
+    /// Temporal is unreachable or misconfigured.
+    #[error("cannot reach Temporal at {address}: {cause}")]
+    Unreachable {
+        /// The frontend address.
+        address: String,
+        /// The cause.
+        cause: String,
+    },
+    /// The run does not exist (any more).
+    #[error("workflow run not found")]
+    NotFound,
+    /// The run failed; the message says why.
+    #[error("workflow run failed: {0}")]
+    RunFailed(String),
+    /// Another Temporal error.
+    #[error("temporal: {0}")]
+    Rpc(String),
+}
+
+/// A started (or already running) run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StartedRun {
+    /// Workflow id.
+    pub workflow_id: String,
+    /// Run id, when Temporal reported it.
+    pub run_id: Option<String>,
+}
+
+/// A connected client plus Keel's naming rules.
+#[derive(Clone)]
+pub struct Temporal {
+    client: Client,
+    namespace: String,
+    queue_prefix: String,
+}
+
+impl Temporal {
+    /// Connects to the frontend at `address` (`host:port`).
+    pub async fn connect(
+        address: &str,
+        namespace: &str,
+        queue_prefix: &str,
+    ) -> Result<Temporal, TemporalError> {
+        let unreachable = |cause: String| TemporalError::Unreachable {
+            address: address.to_owned(),
+            cause,
+        };
+        let url =
+            Url::parse(&format!("http://{address}")).map_err(|e| unreachable(e.to_string()))?;
+        let options = ConnectionOptions::new(url)
+            .identity(format!("keel@{}", std::process::id()))
+            .build();
+        let connection = Connection::connect(options)
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        let client = Client::new(connection, ClientOptions::new(namespace.to_owned()).build())
+            .map_err(|e| unreachable(e.to_string()))?;
+        Ok(Temporal {
+            client,
+            namespace: namespace.to_owned(),
+            queue_prefix: queue_prefix.to_owned(),
+        })
+    }
+
+    /// The underlying client (for workers).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The platform task queue under this deployment's prefix.
+    pub fn platform_queue(&self) -> String {
+        task_queue(&self.queue_prefix, PLATFORM_QUEUE)
+    }
+
+    fn start_options(&self, workflow_id: &str) -> WorkflowStartOptions {
+        WorkflowStartOptions::new(self.platform_queue(), workflow_id.to_owned())
+            .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicateFailedOnly)
+            .id_conflict_policy(WorkflowIdConflictPolicy::Fail)
+            .execution_timeout(Duration::from_secs(7 * 24 * 3600))
+            .build()
+    }
+
+    /// Starts onboarding of `tenant`; if it is already running or done, answers
+    /// that run instead (starting twice is harmless).
+    pub async fn start_onboarding(
+        &self,
+        tenant: TenantId,
+        slug: &str,
+    ) -> Result<StartedRun, TemporalError> {
+        let workflow_id = WorkflowKind::TenantOnboarding.workflow_id(tenant, &tenant.simple());
+        let input = OnboardingInput {
+            tenant,
+            slug: slug.to_owned(),
+        };
+        match self
+            .client
+            .start_workflow(
+                TenantOnboarding::run,
+                input,
+                self.start_options(&workflow_id),
+            )
+            .await
+        {
+            Ok(handle) => Ok(StartedRun {
+                workflow_id,
+                run_id: handle.run_id().map(str::to_owned),
+            }),
+            Err(WorkflowStartError::AlreadyStarted { run_id, .. }) => Ok(StartedRun {
+                workflow_id,
+                run_id,
+            }),
+            Err(other) => Err(TemporalError::Rpc(other.to_string())),
+        }
+    }
+
+    /// Waits for the onboarding of `tenant` to finish.
+    pub async fn onboarding_result(
+        &self,
+        tenant: TenantId,
+    ) -> Result<OnboardingResult, TemporalError> {
+        let workflow_id = WorkflowKind::TenantOnboarding.workflow_id(tenant, &tenant.simple());
+        let handle = self
+            .client
+            .get_workflow_handle::<TenantOnboarding>(workflow_id);
+        handle
+            .get_result(WorkflowGetResultOptions::default())
+            .await
+            .map_err(|e| TemporalError::RunFailed(e.to_string()))
+    }
+
+    /// Starts a self test with a fresh workflow id.
+    pub async fn start_self_test(&self, input: SelfTestInput) -> Result<StartedRun, TemporalError> {
+        let workflow_id = WorkflowKind::SelfTest
+            .workflow_id(input.tenant, &uuid::Uuid::now_v7().simple().to_string());
+        let handle = self
+            .client
+            .start_workflow(SelfTest::run, input, self.start_options(&workflow_id))
+            .await
+            .map_err(|e| TemporalError::Rpc(e.to_string()))?;
+        Ok(StartedRun {
+            workflow_id,
+            run_id: handle.run_id().map(str::to_owned),
+        })
+    }
+
+    /// Waits for a self test to finish.
+    pub async fn self_test_result(
+        &self,
+        workflow_id: &str,
+    ) -> Result<SelfTestResult, TemporalError> {
+        let handle = self
+            .client
+            .get_workflow_handle::<SelfTest>(workflow_id.to_owned());
+        handle
+            .get_result(WorkflowGetResultOptions::default())
+            .await
+            .map_err(|e| TemporalError::RunFailed(e.to_string()))
+    }
+
+    /// Sends the `note` signal to one specific run of a self test.
+    pub async fn signal_self_test_note(
+        &self,
+        workflow_id: &str,
+        run_id: &str,
+        note: Note,
+    ) -> Result<(), TemporalError> {
+        let info = WorkflowExecutionInfo::builder()
+            .namespace(self.namespace.clone())
+            .workflow_id(workflow_id)
+            .run_id(run_id)
+            .build();
+        let handle = WorkflowHandle::<Client, SelfTest>::new(self.client.clone(), info);
+        handle
+            .signal(SelfTest::note, note, WorkflowSignalOptions::default())
+            .await
+            .map_err(|e| match e {
+                WorkflowInteractionError::NotFound(_) => TemporalError::NotFound,
+                other => TemporalError::Rpc(other.to_string()),
+            })
+    }
+}
