@@ -33,6 +33,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// The Redis key prefix this app uses.
     pub redis_prefix: String,
+    /// The Temporal task-queue prefix of this test, so its workers take only its tasks.
+    pub task_queue_prefix: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     /// The database (declared last: dropped after the server stops).
@@ -51,11 +53,15 @@ impl TestApp {
         let redis = activities::ratelimit::connect(&redis_url)
             .await
             .expect("redis");
-        let redis_prefix = format!("keel-test:{}:", Uuid::now_v7().simple());
+        let unique = Uuid::now_v7().simple().to_string();
+        let redis_prefix = format!("keel-test:{unique}:");
+        let task_queue_prefix = format!("test-{unique}-");
         let settings = admin_ui::HttpSettings {
             temporal_address: crate::setting("KEEL_TEST_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
             max_body_bytes: 64 * 1024,
             redis_url: redis_url.clone(),
+            task_queue_prefix: task_queue_prefix.clone(),
+            platform_tenant: Some("platform".to_owned()),
             ..admin_ui::HttpSettings::default()
         };
         let state = admin_ui::AppState::new(pool.clone(), redis, &redis_prefix, settings);
@@ -77,6 +83,7 @@ impl TestApp {
             pool,
             http,
             redis_prefix,
+            task_queue_prefix,
             stop: Some(stop),
             server: Some(server),
             db,

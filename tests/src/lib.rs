@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod database;
+pub mod worker;
 
 pub use app::{TenantFixture, TestApp};
 pub use database::TestDb;
