@@ -197,3 +197,18 @@ impl Temporal {
             })
     }
 }
+
+impl Temporal {
+    /// The full event history of the latest run of `workflow_id`, as JSON (the SDK's
+    /// format, which its replayer reads back).
+    pub async fn history_json(&self, workflow_id: &str) -> Result<Vec<u8>, TemporalError> {
+        let handle = self
+            .client
+            .get_workflow_handle::<temporalio_client::UntypedWorkflow>(workflow_id.to_owned());
+        handle
+            .fetch_history(temporalio_client::WorkflowFetchHistoryOptions::default())
+            .to_json()
+            .await
+            .map_err(|e| TemporalError::Rpc(e.to_string()))
+    }
+}

@@ -31,7 +31,10 @@ impl TestWorker {
         let db = app.pool.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             let outcome = runtime.block_on(workers::run(settings, db, async {
                 let _ = stopped.await;
             }));
@@ -39,7 +42,10 @@ impl TestWorker {
                 panic!("test worker failed: {error}");
             }
         });
-        TestWorker { stop: Some(stop), thread: Some(thread) }
+        TestWorker {
+            stop: Some(stop),
+            thread: Some(thread),
+        }
     }
 
     /// Stops the worker and waits until it has drained.
@@ -66,9 +72,16 @@ impl Drop for TestWorker {
 /// The `keel` binary built beside the test binaries.
 pub fn keel_binary() -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let debug_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/debug");
+    let debug_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/debug");
     let keel = debug_dir.join("keel");
-    assert!(keel.exists(), "{} is missing: run `cargo build -p keel` first (./x test does)", keel.display());
+    assert!(
+        keel.exists(),
+        "{} is missing: run `cargo build -p keel` first (./x test does)",
+        keel.display()
+    );
     keel
 }
 
@@ -80,8 +93,14 @@ pub fn worker_process(app: &TestApp) -> Child {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("DATABASE_URL", &app.db.owner_url)
         .env("KEEL_APP_DATABASE_URL", &app.db.app_url)
-        .env("REDIS_URL", crate::setting("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/"))
-        .env("TEMPORAL_ADDRESS", crate::setting("KEEL_TEST_TEMPORAL_ADDRESS", "127.0.0.1:7233"))
+        .env(
+            "REDIS_URL",
+            crate::setting("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/"),
+        )
+        .env(
+            "TEMPORAL_ADDRESS",
+            crate::setting("KEEL_TEST_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+        )
         .env("KEEL_TASK_QUEUE_PREFIX", &app.task_queue_prefix)
         .env("KEEL_REDIS_PREFIX", &app.redis_prefix)
         .env("KEEL_LOG", "warn")

@@ -2,6 +2,7 @@
 //! workflows, workers (in process and as killable processes), runs and signals.
 
 mod crash;
+mod histories;
 mod onboarding;
 mod runs;
 
@@ -13,13 +14,24 @@ use std::time::Duration;
 /// Starts a self test through the API; answers (run_id, workflow_id).
 pub async fn start_self_test(app: &TestApp, key: &str, body: Value) -> (String, String) {
     let started = json_with_status(app.post(key, "/api/v1/self-tests", &body).await, 201).await;
-    (started["run_id"].as_str().expect("run_id").to_owned(), started["workflow_id"].as_str().expect("workflow_id").to_owned())
+    (
+        started["run_id"].as_str().expect("run_id").to_owned(),
+        started["workflow_id"]
+            .as_str()
+            .expect("workflow_id")
+            .to_owned(),
+    )
 }
 
 /// Polls the run until it is no longer running; answers its body.
 pub async fn finished_run(app: &TestApp, key: &str, run_id: &str, limit: Duration) -> Value {
     keel_tests::eventually(limit, || async {
-        let run = json_with_status(app.get(key, &format!("/api/v1/workflow-runs/{run_id}")).await, 200).await;
+        let run = json_with_status(
+            app.get(key, &format!("/api/v1/workflow-runs/{run_id}"))
+                .await,
+            200,
+        )
+        .await;
         (run["status"] != "running").then_some(run)
     })
     .await

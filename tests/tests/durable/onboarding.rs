@@ -10,9 +10,22 @@ async fn a_platform_admin_creates_a_tenant_and_onboarding_seeds_it_durably() {
     let app = TestApp::spawn().await;
     let platform = app.tenant("platform").await;
     let worker = TestWorker::start(&app);
-    let created = json_with_status(app.post(&platform.admin_key, "/api/v1/tenants", &json!({"slug": "new-msp", "name": "New MSP"})).await, 201).await;
-    let tenant = engine::TenantId(uuid::Uuid::parse_str(created["id"].as_str().expect("id")).expect("uuid"));
-    let run_id = created["onboarding_run_id"].as_str().expect("run").to_owned();
+    let created = json_with_status(
+        app.post(
+            &platform.admin_key,
+            "/api/v1/tenants",
+            &json!({"slug": "new-msp", "name": "New MSP"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let tenant =
+        engine::TenantId(uuid::Uuid::parse_str(created["id"].as_str().expect("id")).expect("uuid"));
+    let run_id = created["onboarding_run_id"]
+        .as_str()
+        .expect("run")
+        .to_owned();
 
     // The run belongs to the new tenant; wait for it there, then look through its API.
     let run_uuid = uuid::Uuid::parse_str(&run_id).expect("uuid");
@@ -29,13 +42,35 @@ async fn a_platform_admin_creates_a_tenant_and_onboarding_seeds_it_durably() {
     let run = finished_run(&app, &key, &run_id, Duration::from_secs(30)).await;
     assert_eq!(run["status"], "completed", "{run}");
     assert_eq!(run["kind"], "tenant_onboarding");
-    let steps: Vec<&str> = run["steps"].as_array().expect("steps").iter().filter_map(|s| s["name"].as_str()).collect();
+    let steps: Vec<&str> = run["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
     assert_eq!(steps, ["seed_access", "seed_sequences"]);
     assert!(run["result"]["access_rows"].as_u64().expect("rows") > 5);
     // The platform tenant cannot see the new tenant's run.
-    json_with_status(app.get(&platform.admin_key, &format!("/api/v1/workflow-runs/{run_id}")).await, 404).await;
+    json_with_status(
+        app.get(
+            &platform.admin_key,
+            &format!("/api/v1/workflow-runs/{run_id}"),
+        )
+        .await,
+        404,
+    )
+    .await;
     // Slugs are unique.
-    json_with_status(app.post(&platform.admin_key, "/api/v1/tenants", &json!({"slug": "new-msp", "name": "Again"})).await, 409).await;
+    json_with_status(
+        app.post(
+            &platform.admin_key,
+            "/api/v1/tenants",
+            &json!({"slug": "new-msp", "name": "Again"}),
+        )
+        .await,
+        409,
+    )
+    .await;
     worker.stop();
     app.stop().await;
 }
@@ -44,12 +79,38 @@ async fn a_platform_admin_creates_a_tenant_and_onboarding_seeds_it_durably() {
 async fn only_platform_admins_create_tenants() {
     let app = TestApp::spawn().await;
     let other = app.tenant("not-platform").await;
-    let problem = json_with_status(app.post(&other.admin_key, "/api/v1/tenants", &json!({"slug": "x-msp", "name": "X"})).await, 403).await;
+    let problem = json_with_status(
+        app.post(
+            &other.admin_key,
+            "/api/v1/tenants",
+            &json!({"slug": "x-msp", "name": "X"}),
+        )
+        .await,
+        403,
+    )
+    .await;
     assert_eq!(problem["type"], "/problems/forbidden");
     let platform = app.tenant("platform").await;
-    let invalid = json_with_status(app.post(&platform.admin_key, "/api/v1/tenants", &json!({"slug": "Bad Slug", "name": ""})).await, 422).await;
-    let fields: Vec<&str> = invalid["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
+    let invalid = json_with_status(
+        app.post(
+            &platform.admin_key,
+            "/api/v1/tenants",
+            &json!({"slug": "Bad Slug", "name": ""}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    let fields: Vec<&str> = invalid["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
     assert_eq!(fields, ["slug", "name"]);
-    assert!(activities::tenants::tenant_by_slug(&app.pool, "x-msp").await.expect("lookup").is_none());
+    assert!(activities::tenants::tenant_by_slug(&app.pool, "x-msp")
+        .await
+        .expect("lookup")
+        .is_none());
     app.stop().await;
 }

@@ -1,0 +1,88 @@
+use crate::{finished_run, start_self_test};
+use activities::temporal::Temporal;
+use keel_tests::app::json_with_status;
+use keel_tests::worker::TestWorker;
+use keel_tests::TestApp;
+use serde_json::json;
+use std::time::Duration;
+use temporalio_client::WorkflowHistory;
+use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
+
+/// Runs each built-in workflow through its interesting paths (timers, a signal),
+/// replays the server's histories against this build, and with
+/// `KEEL_RECORD_HISTORIES=1` stores them as fixtures for `engine/tests/replay.rs`.
+#[tokio::test]
+async fn histories_from_the_server_replay_against_this_build() {
+    let app = TestApp::spawn().await;
+    let platform = app.tenant("platform").await;
+    let worker = TestWorker::start(&app);
+    let (run_id, self_test_id) = start_self_test(
+        &app,
+        &platform.admin_key,
+        json!({"steps": 2, "pause_ms": 10, "wait_for_note_seconds": 60}),
+    )
+    .await;
+    let signal = format!("/api/v1/workflow-runs/{run_id}/signals/note");
+    json_with_status(
+        app.post(&platform.admin_key, &signal, &json!({"text": "recorded"}))
+            .await,
+        202,
+    )
+    .await;
+    assert_eq!(
+        finished_run(&app, &platform.admin_key, &run_id, Duration::from_secs(30)).await["status"],
+        "completed"
+    );
+    let created = json_with_status(
+        app.post(
+            &platform.admin_key,
+            "/api/v1/tenants",
+            &json!({"slug": "recorded", "name": "Recorded"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let tenant =
+        engine::TenantId(uuid::Uuid::parse_str(created["id"].as_str().expect("id")).expect("uuid"));
+    let temporal = Temporal::connect(
+        &keel_tests::setting("KEEL_TEST_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+        "default",
+        &app.task_queue_prefix,
+    )
+    .await
+    .expect("temporal");
+    temporal
+        .onboarding_result(tenant)
+        .await
+        .expect("onboarding completes");
+    let onboarding_id =
+        engine::workflows::WorkflowKind::TenantOnboarding.workflow_id(tenant, &tenant.simple());
+
+    let replayer = WorkflowReplayer::new(
+        WorkflowReplayerOptions::new()
+            .register_workflow::<engine::workflows::TenantOnboarding>()
+            .expect("register")
+            .register_workflow::<engine::workflows::SelfTest>()
+            .expect("register")
+            .build(),
+    )
+    .expect("replayer");
+    for (name, workflow_id) in [
+        ("tenant_onboarding", onboarding_id),
+        ("self_test", self_test_id),
+    ] {
+        let json = temporal.history_json(&workflow_id).await.expect("history");
+        replayer
+            .replay_workflow(WorkflowHistory::from_json(&json).expect("parse"))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        if std::env::var_os("KEEL_RECORD_HISTORIES").is_some() {
+            let dir =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/histories");
+            std::fs::write(dir.join(format!("{name}.json")), &json).expect("write fixture");
+        }
+    }
+    worker.stop();
+    app.stop().await;
+}
