@@ -28,13 +28,16 @@ impl TestWorker {
     /// Starts a worker for `app`.
     pub fn start(app: &TestApp) -> TestWorker {
         let settings = settings(app);
-        let db = app.pool.clone();
+        let app_url = app.db.app_url.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("runtime");
+            // A pool of its own: connections live on the runtime that opened them, and
+            // the test's runtime is blocked while it waits for this worker to stop.
+            let db = activities::Db::connect(&app_url, 8).expect("worker pool");
             let outcome = runtime.block_on(workers::run(settings, db, async {
                 let _ = stopped.await;
             }));
@@ -86,8 +89,18 @@ pub fn keel_binary() -> std::path::PathBuf {
 }
 
 /// Starts `keel worker` as a child process serving `app`'s database and queues.
-pub fn worker_process(app: &TestApp) -> Child {
-    Command::new(keel_binary())
+pub fn worker_process(app: &TestApp) -> WorkerProcess {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(keel_binary());
+    // SAFETY: prctl in the child before exec; it only asks the kernel to kill the
+    // worker if the test process dies, so no worker outlives an aborted test.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let child = command
         .arg("worker")
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -107,5 +120,27 @@ pub fn worker_process(app: &TestApp) -> Child {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
-        .expect("start keel worker")
+        .expect("start keel worker");
+    WorkerProcess(child)
+}
+
+/// A `keel worker` child process, killed when dropped.
+pub struct WorkerProcess(pub Child);
+
+impl WorkerProcess {
+    /// Sends `signal` and waits for the process to exit.
+    pub fn signal_and_wait(&mut self, signal: i32) {
+        // SAFETY: kill(2) on our own child; no memory is touched.
+        unsafe { libc::kill(self.0.id() as i32, signal) };
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }

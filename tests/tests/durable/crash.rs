@@ -28,9 +28,7 @@ async fn a_worker_killed_mid_run_is_replaced_and_every_row_is_written_exactly_on
     })
     .await
     .expect("the first worker wrote some marks");
-    // SAFETY: kill(2) on our own child process.
-    unsafe { libc::kill(first.id() as i32, libc::SIGKILL) };
-    first.wait().expect("reaped");
+    first.signal_and_wait(libc::SIGKILL);
     let at_kill = marks(&app, t.tenant, &workflow_id).await;
     assert!(
         at_kill.len() < 8,
@@ -45,8 +43,6 @@ async fn a_worker_killed_mid_run_is_replaced_and_every_row_is_written_exactly_on
         (1..=8).collect::<Vec<i32>>(),
         "each step wrote exactly one row"
     );
-    // SAFETY: as above.
-    unsafe { libc::kill(second.id() as i32, libc::SIGTERM) };
-    second.wait().expect("second worker exits");
+    second.signal_and_wait(libc::SIGTERM);
     app.stop().await;
 }

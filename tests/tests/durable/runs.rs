@@ -171,6 +171,7 @@ async fn the_temporal_cli_lists_keel_runs_with_readable_types_and_ids() {
     let worker = TestWorker::start(&app);
     let (run_id, workflow_id) = start_self_test(&app, &t.admin_key, quick(1)).await;
     finished_run(&app, &t.admin_key, &run_id, Duration::from_secs(30)).await;
+    worker.stop();
     let address = keel_tests::setting("KEEL_TEST_TEMPORAL_ADDRESS", "127.0.0.1:7233");
     let query = format!("WorkflowId = '{workflow_id}'");
     let output = std::process::Command::new("temporal")
@@ -197,6 +198,5 @@ async fn the_temporal_cli_lists_keel_runs_with_readable_types_and_ids() {
     assert_eq!(run["execution"]["workflowId"], workflow_id.as_str());
     assert_eq!(run["execution"]["runId"], run_id.as_str());
     assert_eq!(run["status"], "WORKFLOW_EXECUTION_STATUS_COMPLETED");
-    worker.stop();
     app.stop().await;
 }
