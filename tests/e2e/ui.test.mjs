@@ -50,6 +50,28 @@ test("the printed admin logs in, sees the dashboard and creates an API key", asy
   });
 });
 
+test("an admin starts a self test and watches its run finish step by step", async () => {
+  await withPage(async (page) => {
+    await logIn(page, process.env.KEEL_PASSWORD);
+    await page.waitForURL(`${base}/`);
+    await page.click("a[href='/runs']");
+    // The demo tenant's own onboarding is already listed.
+    await page.waitForSelector("text=tenant_onboarding");
+    await page.click("form[action='/runs/self-test'] button");
+    await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+    const deadline = Date.now() + 60_000;
+    while (!(await page.textContent("h1")).includes("completed")) {
+      assert.ok(Date.now() < deadline, "the self test did not complete within a minute");
+      await page.waitForTimeout(500);
+      await page.reload();
+    }
+    const steps = await page.$$eval(".timeline .step strong", (els) => els.map((e) => e.textContent));
+    assert.deepEqual(steps, ["write_mark_1", "write_mark_2", "write_mark_3"]);
+    assert.match(await page.getAttribute("a[target=_blank]", "href"), /\/namespaces\/default\/workflows\//);
+    await page.screenshot({ path: `${shots}/run.png`, fullPage: true });
+  });
+});
+
 test("a wrong password shows an error and no session", async () => {
   await withPage(async (page) => {
     await logIn(page, "definitely not the password");

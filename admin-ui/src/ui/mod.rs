@@ -2,6 +2,7 @@
 //! minijinja templates compiled into the binary; forms carry CSRF tokens.
 
 mod pages;
+mod runs;
 mod session;
 
 use crate::AppState;
@@ -23,6 +24,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         "api_keys.html",
         include_str!("../../templates/api_keys.html"),
     ),
+    ("runs.html", include_str!("../../templates/runs.html")),
+    ("run.html", include_str!("../../templates/run.html")),
 ];
 
 /// The compiled page templates.
@@ -47,6 +50,9 @@ pub fn router(_state: AppState) -> Router<AppState> {
             get(pages::api_keys).post(pages::create_api_key),
         )
         .route("/api-keys/{id}/revoke", post(pages::revoke_api_key))
+        .route("/runs", get(runs::runs))
+        .route("/runs/self-test", post(runs::start_self_test))
+        .route("/runs/{run_id}", get(runs::run))
         .route("/static/app.css", get(stylesheet))
 }
 
@@ -58,4 +64,20 @@ async fn stylesheet() -> impl IntoResponse {
         ],
         include_str!("../../static/app.css"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_template_file_is_compiled_into_the_binary() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let env = super::templates();
+        for entry in std::fs::read_dir(dir).expect("templates dir").flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            assert!(
+                env.get_template(&name).is_ok(),
+                "{name} is not registered in TEMPLATES"
+            );
+        }
+    }
 }

@@ -16,9 +16,13 @@ use minijinja::context;
 use serde::Deserialize;
 use uuid::Uuid;
 
-type PageResult = Result<Response, ApiError>;
+pub(super) type PageResult = Result<Response, ApiError>;
 
-fn render(app: &AppState, name: &str, ctx: minijinja::Value) -> Result<Html<String>, ApiError> {
+pub(super) fn render(
+    app: &AppState,
+    name: &str,
+    ctx: minijinja::Value,
+) -> Result<Html<String>, ApiError> {
     let template = app
         .templates
         .get_template(name)
@@ -26,7 +30,7 @@ fn render(app: &AppState, name: &str, ctx: minijinja::Value) -> Result<Html<Stri
     template.render(ctx).map(Html).map_err(ApiError::internal)
 }
 
-fn nav(user: &SignedIn) -> minijinja::Value {
+pub(super) fn nav(user: &SignedIn) -> minijinja::Value {
     context! {
         email => user.0.email,
         full_name => user.0.full_name,
@@ -35,7 +39,7 @@ fn nav(user: &SignedIn) -> minijinja::Value {
     }
 }
 
-fn csrf_failure() -> Response {
+pub(super) fn csrf_failure() -> Response {
     (
         StatusCode::FORBIDDEN,
         Html("<p>The form expired or did not come from Keel. Go back, reload and try again.</p>"),
@@ -179,7 +183,7 @@ async fn verify_login(
 
 #[derive(Deserialize)]
 pub struct CsrfForm {
-    csrf_token: String,
+    pub csrf_token: String,
 }
 
 pub async fn logout(

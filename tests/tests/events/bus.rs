@@ -243,3 +243,48 @@ async fn malformed_entries_go_to_the_dead_letter_stream_and_do_not_stop_the_cons
     assert_eq!(dead.ids.len(), 2);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn several_relays_at_once_publish_each_event_once() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    let ids = emit_pings(&app, t.tenant, 300).await;
+    let redis_url = setting("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/");
+    let mut relays = Vec::new();
+    for _ in 0..3 {
+        let settings = RelaySettings {
+            batch: 20,
+            ..RelaySettings::new(&redis_url, &app.redis_prefix)
+        };
+        let mut relay = Relay::new(app.pool.clone(), settings);
+        relays.push(tokio::spawn(async move {
+            let mut published = 0;
+            loop {
+                match relay.publish_once().await.expect("publish") {
+                    0 => return published,
+                    n => published += n,
+                }
+            }
+        }));
+    }
+    let mut total = 0;
+    for relay in relays {
+        total += relay.await.expect("relay task");
+    }
+    let mut conn = redis().await;
+    let entries: redis::streams::StreamRangeReply = conn
+        .xrange_all(stream_name(&app.redis_prefix, "test.ping"))
+        .await
+        .expect("range");
+    let mut published: Vec<String> = entries
+        .ids
+        .iter()
+        .filter_map(|e| e.get::<String>("event_id"))
+        .collect();
+    published.sort();
+    published.dedup();
+    assert_eq!(entries.ids.len(), ids.len(), "no event was published twice");
+    assert_eq!(published.len(), ids.len());
+    assert!(total >= ids.len());
+    app.stop().await;
+}
