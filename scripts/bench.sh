@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# End-to-end HTTP benchmark: GET /api/v1/users (authenticated, RLS, 50 rows) against a
-# bare axum handler running the same query with no auth and no RLS, in the same run,
-# with wrk on 127.0.0.1. Prints requests/s and p99 for both. Run through `./x bench`.
+# End-to-end benchmarks, each next to a bare baseline measured in the same run:
+#  1. GET /api/v1/users (authenticated, RLS, 50 rows) vs a bare axum handler running the
+#     same query without auth or RLS (wrk on 127.0.0.1): requests/s and p99.
+#  2. One-activity workflows through Keel's path (API → Temporal → worker → Postgres)
+#     vs a bare SDK workflow doing the same INSERT: throughput and latency.
+#  3. Events from outbox insert to consumer ACK vs raw XADD + XREADGROUP/XACK.
+# Run through `./x bench`; BENCH_WORKFLOWS / BENCH_CONCURRENCY / BENCH_EVENTS resize.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -9,7 +13,7 @@ DURATION=${BENCH_SECONDS:-10}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
-cargo build --release --quiet -p keel -p keel-tests --bin keel --bin bare-users
+cargo build --release --quiet -p keel -p keel-tests --bin keel --bin bare-users --bin bench-durable
 KEEL=$ROOT/target/release/keel
 RUN=$ROOT/.keel/bench
 rm -rf "$RUN"; mkdir -p "$RUN"
@@ -24,7 +28,11 @@ until grep -q "services are up" "$RUN/services.log"; do kill -0 "${PIDS[0]}" || 
 export DATABASE_URL=postgres://postgres@127.0.0.1:$KEEL_PG_PORT/keel
 export REDIS_URL=redis://127.0.0.1:$KEEL_REDIS_PORT/ TEMPORAL_ADDRESS=127.0.0.1:$KEEL_TEMPORAL_PORT
 "$KEEL" migrate
-"$KEEL" tenant create --slug bench --name "Bench MSP" >/dev/null
+export KEEL_APP_DATABASE_URL=postgres://keel_app@127.0.0.1:$KEEL_PG_PORT/keel
+KEEL_LOG=warn "$KEEL" worker >"$RUN/worker.log" 2>&1 &
+PIDS+=($!)
+BENCH_TENANT=$("$KEEL" tenant create --slug bench --name "Bench MSP" 2>/dev/null | head -1)
+export BENCH_TENANT
 "$KEEL" user create --tenant bench --email admin@bench.example.com --role Admin --password "bench password 1" >/dev/null
 for i in $(seq 1 49); do
   "$KEEL" user create --tenant bench --email "tech$i@bench.example.com" --role Technician --password "bench password 1" >/dev/null
@@ -62,3 +70,10 @@ get = lambda n: sum(float((run / f"{n}-{r}.rps").read_text()) for r in (1, 2)) /
 bare, keel = get("bare"), get("keel")
 print(f"mean: bare {bare:.0f} req/s, keel {keel:.0f} req/s -> keel at {100 * keel / bare:.0f}% of the bare baseline")
 PY
+
+echo
+echo "durable workflows (${BENCH_WORKFLOWS:-200} one-activity runs, concurrency ${BENCH_CONCURRENCY:-50}):"
+KEEL_URL=http://127.0.0.1:58180 KEEL_KEY=$KEY "$ROOT/target/release/bench-durable" workflows "${BENCH_WORKFLOWS:-200}" "${BENCH_CONCURRENCY:-50}"
+echo
+echo "event bus (${BENCH_EVENTS:-20000} events):"
+"$ROOT/target/release/bench-durable" events "${BENCH_EVENTS:-20000}"

@@ -42,6 +42,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::bad_request("the body must be a JSON object"));
     }
+    if let Some(field) = field_with_nul(&value, String::new()) {
+        // PostgreSQL text cannot hold U+0000; refuse it here rather than fail later.
+        return Err(ApiError::invalid_field(
+            &field,
+            "must not contain the NUL character (U+0000)",
+        ));
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let field = match e.path().to_string() {
             path if path == "." => missing_field(e.inner()).unwrap_or_else(|| "body".to_owned()),
@@ -52,6 +59,37 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             message: e.inner().to_string(),
         }])
     })
+}
+
+/// The path of the first string (or key) in `value` that contains U+0000.
+fn field_with_nul(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(text) if text.contains('\0') => Some(if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| field_with_nul(item, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                Some(join(key))
+            } else {
+                field_with_nul(item, join(key))
+            }
+        }),
+        _ => None,
+    }
 }
 
 fn missing_field(error: &serde_json::Error) -> Option<String> {

@@ -30,7 +30,7 @@ impl Email {
             && domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
-            && !text.chars().any(char::is_whitespace);
+            && !text.chars().any(|c| c.is_whitespace() || c.is_control());
         if well_formed {
             Ok(Email(text))
         } else {
@@ -80,6 +80,7 @@ mod tests {
             "ann@",
             "ann@example",
             "a b@example.com",
+            "nul\u{0}@example.com",
             "a@b@c.com",
             "ann@.com",
         ] {

@@ -80,4 +80,30 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn the_run_page_renders_steps_with_their_json() {
+        use minijinja::context;
+        let env = super::templates();
+        let step = context! {
+            name => "write_mark_1", status => "completed", attempt => 1,
+            input => context! { number => 1 }, output => 1, error => (),
+            started_at => "t0", closed_at => "t1",
+        };
+        let run = context! {
+            run_id => "r", workflow_id => "w", kind => "self_test", status => "completed",
+            started_at => "t0", closed_at => "t1", input => context! { steps => 2 },
+            result => context! { marks => 2 }, error => (),
+        };
+        let html = env
+            .get_template("run.html")
+            .expect("registered")
+            .render(context! { run, steps => vec![step], temporal_url => "http://t" })
+            .expect("renders");
+        assert!(html.contains("write_mark_1"), "{html}");
+        assert!(
+            html.contains("&quot;marks&quot;: 2") || html.contains("\"marks\": 2"),
+            "{html}"
+        );
+    }
 }

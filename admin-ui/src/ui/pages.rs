@@ -160,10 +160,10 @@ async fn verify_login(
     email: &str,
     password: String,
 ) -> Result<Option<(engine::TenantId, Uuid)>, ApiError> {
-    let (Some(tenant), Ok(email)) = (
-        tenants::tenant_by_slug(&app.db, slug).await?,
-        Email::parse(email),
-    ) else {
+    let (Ok(slug), Ok(email)) = (engine::Slug::parse(slug), Email::parse(email)) else {
+        return Ok(None);
+    };
+    let Some(tenant) = tenants::tenant_by_slug(&app.db, slug.as_str()).await? else {
         return Ok(None);
     };
     let mut tx = app.db.tenant_tx(tenant.tenant_id()).await?;

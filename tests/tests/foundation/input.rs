@@ -190,3 +190,20 @@ async fn pagination_walks_every_user_once_in_stable_order() {
     json_with_status(app.get(&t.admin_key, "/api/v1/users?limit=abc").await, 400).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn nul_characters_are_a_422_naming_the_field_not_a_500() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    let body = json!({"email": "a@b.com", "full_name": "A", "roles": ["Admin", "bad\u{0}role"]});
+    let problem = json_with_status(app.post(&t.admin_key, "/api/v1/users", &body).await, 422).await;
+    assert_eq!(problem["errors"][0]["field"], "roles[1]");
+    let named = json_with_status(
+        app.post(&t.admin_key, "/api/v1/api-keys", &json!({"name": "x\u{0}"}))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(named["errors"][0]["field"], "name");
+    app.stop().await;
+}
