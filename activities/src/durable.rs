@@ -184,6 +184,24 @@ pub struct Onboarding {
     pub db: Db,
 }
 
+/// A seeding step: `seed` inserts what is missing and answers how many rows.
+async fn seed_step(
+    db: &Db,
+    ctx: &ActivityContext,
+    step: &StepRef,
+    activity: &str,
+    seed: for<'t> fn(&'t mut TenantTx) -> BoxFuture<'t, Result<u64, DbError>>,
+) -> Result<SeedOutcome, ActivityError> {
+    let work: Work<SeedOutcome> = Box::new(move |tx| {
+        Box::pin(async move {
+            Ok(SeedOutcome {
+                inserted: seed(tx).await?,
+            })
+        })
+    });
+    exactly_once(db, ctx, step, activity, serde_json::json!({}), work).await
+}
+
 #[activities]
 impl Onboarding {
     #[activity(definition = definition::SeedAccess)]
@@ -192,15 +210,10 @@ impl Onboarding {
         ctx: ActivityContext,
         step: StepRef,
     ) -> Result<SeedOutcome, ActivityError> {
-        let input = serde_json::json!({});
-        let work: Work<SeedOutcome> = Box::new(|tx| {
-            Box::pin(async move {
-                Ok(SeedOutcome {
-                    inserted: tenants::seed_access(tx).await?,
-                })
-            })
-        });
-        exactly_once(&self.db, &ctx, &step, "tenants.seed_access", input, work).await
+        seed_step(&self.db, &ctx, &step, "tenants.seed_access", |tx| {
+            Box::pin(tenants::seed_access(tx))
+        })
+        .await
     }
 
     #[activity(definition = definition::SeedSequences)]
@@ -209,15 +222,10 @@ impl Onboarding {
         ctx: ActivityContext,
         step: StepRef,
     ) -> Result<SeedOutcome, ActivityError> {
-        let input = serde_json::json!({});
-        let work: Work<SeedOutcome> = Box::new(|tx| {
-            Box::pin(async move {
-                Ok(SeedOutcome {
-                    inserted: numbers::seed_defaults(tx).await?,
-                })
-            })
-        });
-        exactly_once(&self.db, &ctx, &step, "tenants.seed_sequences", input, work).await
+        seed_step(&self.db, &ctx, &step, "tenants.seed_sequences", |tx| {
+            Box::pin(numbers::seed_defaults(tx))
+        })
+        .await
     }
 }
 

@@ -285,26 +285,29 @@ pub async fn start_self_test(
     input
         .validate()
         .map_err(|(field, message)| ApiError::invalid_field(field, message))?;
+    let (run_id, workflow_id) = launch_self_test(&app, input).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(StartedRunBody {
+            run_id,
+            workflow_id,
+        }),
+    ))
+}
+
+/// Starts a self test and records its run; answers (run id, workflow id).
+pub async fn launch_self_test(
+    app: &AppState,
+    input: SelfTestInput,
+) -> Result<(Uuid, String), ApiError> {
     let temporal = app.temporal().await?;
     let started = temporal
         .start_self_test(input.clone())
         .await
         .map_err(ApiError::unavailable)?;
-    let run_id = record_started(
-        &app,
-        caller.tenant,
-        &started,
-        WorkflowKind::SelfTest,
-        &input,
-    )
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(StartedRunBody {
-            run_id,
-            workflow_id: started.workflow_id,
-        }),
-    ))
+    let run_id =
+        record_started(app, input.tenant, &started, WorkflowKind::SelfTest, &input).await?;
+    Ok((run_id, started.workflow_id))
 }
 
 /// Inserts the run's row right away, so the run is visible before its worker picks

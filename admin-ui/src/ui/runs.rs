@@ -3,8 +3,7 @@
 
 use super::pages::{csrf_failure, nav, render, CsrfForm, PageResult};
 use super::session::SignedIn;
-use crate::api::workflow_runs::{record_started, temporal_url};
-use crate::error::ApiError;
+use crate::api::workflow_runs::{launch_self_test, temporal_url};
 use crate::AppState;
 use activities::pagination::PageRequest;
 use activities::runs;
@@ -13,7 +12,6 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect};
 use axum::Form;
 use engine::workflows::self_test::SelfTestInput;
-use engine::workflows::WorkflowKind;
 use engine::Permission;
 use minijinja::context;
 use serde::Deserialize;
@@ -99,18 +97,6 @@ pub async fn start_self_test(
         pause_ms: 200,
         wait_for_note_seconds: 0,
     };
-    let temporal = app.temporal().await?;
-    let started = temporal
-        .start_self_test(input.clone())
-        .await
-        .map_err(ApiError::unavailable)?;
-    let run_id = record_started(
-        &app,
-        user.0.tenant,
-        &started,
-        WorkflowKind::SelfTest,
-        &input,
-    )
-    .await?;
+    let (run_id, _) = launch_self_test(&app, input).await?;
     Ok(Redirect::to(&format!("/runs/{run_id}")).into_response())
 }

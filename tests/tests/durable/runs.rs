@@ -171,32 +171,43 @@ async fn the_temporal_cli_lists_keel_runs_with_readable_types_and_ids() {
     let worker = TestWorker::start(&app);
     let (run_id, workflow_id) = start_self_test(&app, &t.admin_key, quick(1)).await;
     finished_run(&app, &t.admin_key, &run_id, Duration::from_secs(30)).await;
-    worker.stop();
     let address = keel_tests::setting("KEEL_TEST_TEMPORAL_ADDRESS", "127.0.0.1:7233");
     let query = format!("WorkflowId = '{workflow_id}'");
-    let output = std::process::Command::new("temporal")
-        .args([
-            "workflow",
-            "list",
-            "--address",
-            &address,
-            "--query",
-            &query,
-            "-o",
-            "json",
-        ])
-        .output()
-        .expect("the temporal CLI is installed");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let listed: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let list = || {
+        let output = std::process::Command::new("temporal")
+            .args([
+                "workflow",
+                "list",
+                "--address",
+                &address,
+                "--query",
+                &query,
+                "-o",
+                "json",
+            ])
+            .output()
+            .expect("the temporal CLI is installed");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("json")
+    };
+    // Temporal's visibility store catches up with the run's completion shortly after.
+    let listed =
+        keel_tests::eventually(Duration::from_secs(30), || {
+            let listed = list();
+            async move {
+                (listed[0]["status"] == "WORKFLOW_EXECUTION_STATUS_COMPLETED").then_some(listed)
+            }
+        })
+        .await
+        .expect("the CLI shows the run completed");
     let run = &listed[0];
     assert_eq!(run["type"]["name"], "SelfTest");
     assert_eq!(run["execution"]["workflowId"], workflow_id.as_str());
     assert_eq!(run["execution"]["runId"], run_id.as_str());
-    assert_eq!(run["status"], "WORKFLOW_EXECUTION_STATUS_COMPLETED");
+    worker.stop();
     app.stop().await;
 }

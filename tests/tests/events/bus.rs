@@ -37,6 +37,14 @@ pub fn ping() -> DomainEvent {
     }
 }
 
+fn relay(app: &TestApp) -> Relay {
+    let redis_url = setting("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/");
+    Relay::new(
+        app.pool.clone(),
+        RelaySettings::new(&redis_url, &app.redis_prefix),
+    )
+}
+
 fn settings(app: &TestApp, group: &str, consumer: &str) -> ConsumerSettings {
     ConsumerSettings {
         event_types: vec!["test.ping".into(), "user.created".into()],
@@ -64,13 +72,7 @@ async fn committed_events_reach_a_consumer_once_and_rolled_back_ones_never() {
     let rolled_back = emit(&mut tx, ping()).await.expect("emit").event_id;
     tx.rollback().await.expect("rollback");
 
-    let mut relay = Relay::new(
-        app.pool.clone(),
-        RelaySettings::new(
-            &setting("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/"),
-            &app.redis_prefix,
-        ),
-    );
+    let mut relay = relay(&app);
     let published = relay.publish_once().await.expect("publish");
     assert!(
         published >= 5,
@@ -103,13 +105,7 @@ async fn an_event_published_twice_is_handled_once_per_group_and_once_by_each_gro
     let app = TestApp::spawn().await;
     let t = app.tenant("acme").await;
     let ids = emit_pings(&app, t.tenant, 3).await;
-    let mut relay = Relay::new(
-        app.pool.clone(),
-        RelaySettings::new(
-            &setting("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/"),
-            &app.redis_prefix,
-        ),
-    );
+    let mut relay = relay(&app);
     relay.publish_once().await.expect("publish");
     // Simulate a relay that crashed after XADD and before marking: publish a copy.
     let mut conn = redis().await;
@@ -151,13 +147,7 @@ async fn entries_read_by_a_dead_consumer_are_reclaimed_by_another() {
     let app = TestApp::spawn().await;
     let t = app.tenant("acme").await;
     let ids = emit_pings(&app, t.tenant, 4).await;
-    let mut relay = Relay::new(
-        app.pool.clone(),
-        RelaySettings::new(
-            &setting("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/"),
-            &app.redis_prefix,
-        ),
-    );
+    let mut relay = relay(&app);
     relay.publish_once().await.expect("publish");
 
     // Consumer "doomed" reads everything and dies before acknowledging anything.
@@ -220,13 +210,7 @@ async fn malformed_entries_go_to_the_dead_letter_stream_and_do_not_stop_the_cons
         .await
         .expect("xadd");
     let ids = emit_pings(&app, t.tenant, 1).await;
-    let mut relay = Relay::new(
-        app.pool.clone(),
-        RelaySettings::new(
-            &setting("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/"),
-            &app.redis_prefix,
-        ),
-    );
+    let mut relay = relay(&app);
     relay.publish_once().await.expect("publish");
 
     let recorder = Recorder::default();
