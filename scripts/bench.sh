@@ -30,7 +30,8 @@ export REDIS_URL=redis://127.0.0.1:$KEEL_REDIS_PORT/ TEMPORAL_ADDRESS=127.0.0.1:
 "$KEEL" migrate
 export KEEL_APP_DATABASE_URL=postgres://keel_app@127.0.0.1:$KEEL_PG_PORT/keel
 KEEL_LOG=warn "$KEEL" worker >"$RUN/worker.log" 2>&1 &
-PIDS+=($!)
+WORKER_PID=$!
+PIDS+=($WORKER_PID)
 BENCH_TENANT=$("$KEEL" tenant create --slug bench --name "Bench MSP" 2>/dev/null | head -1)
 export BENCH_TENANT
 "$KEEL" user create --tenant bench --email admin@bench.example.com --role Admin --password "bench password 1" >/dev/null
@@ -76,4 +77,6 @@ echo "durable workflows (${BENCH_WORKFLOWS:-200} one-activity runs, concurrency 
 KEEL_URL=http://127.0.0.1:58180 KEEL_KEY=$KEY "$ROOT/target/release/bench-durable" workflows "${BENCH_WORKFLOWS:-200}" "${BENCH_CONCURRENCY:-50}"
 echo
 echo "event bus (${BENCH_EVENTS:-20000} events):"
+# The worker's own relay would publish the benchmark's events under its prefix.
+kill -TERM "$WORKER_PID"; wait "$WORKER_PID" 2>/dev/null || true
 "$ROOT/target/release/bench-durable" events "${BENCH_EVENTS:-20000}"
