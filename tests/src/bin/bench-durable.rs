@@ -74,20 +74,25 @@ fn env(name: &str) -> String {
 }
 
 fn report(name: &str, count: usize, elapsed: Duration, mut latencies: Vec<Duration>) {
-    latencies.sort();
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
-    println!(
-        "{name:<34} {count:>6} in {:>6.2}s = {:>8.1}/s   p50 {:>7.1} ms   p99 {:>7.1} ms",
-        elapsed.as_secs_f64(),
-        count as f64 / elapsed.as_secs_f64(),
-        pct(0.50).as_secs_f64() * 1000.0,
-        pct(0.99).as_secs_f64() * 1000.0
+    let rate = count as f64 / elapsed.as_secs_f64();
+    let mut line = format!(
+        "{name:<38} {count:>6} in {:>6.2}s = {rate:>9.1}/s",
+        elapsed.as_secs_f64()
     );
+    if !latencies.is_empty() {
+        latencies.sort();
+        let at = |p: f64| {
+            latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)]
+                .as_secs_f64()
+                * 1000.0
+        };
+        line.push_str(&format!(
+            "   p50 {:>7.1} ms   p99 {:>7.1} ms",
+            at(0.50),
+            at(0.99)
+        ));
+    }
+    println!("{line}");
 }
 
 async fn keel_path(count: usize, concurrency: usize) {

@@ -69,7 +69,10 @@ async fn histories_from_the_server_replay_against_this_build() {
     )
     .expect("replayer");
     // Wait for Temporal's own completion, so the recorded history is whole.
-    temporal.self_test_result(&self_test_id).await.expect("self test completes");
+    temporal
+        .self_test_result(&self_test_id)
+        .await
+        .expect("self test completes");
     for (name, workflow_id) in [
         ("tenant_onboarding", onboarding_id),
         ("self_test", self_test_id),
