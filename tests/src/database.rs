@@ -24,39 +24,23 @@ struct Exists {
 impl TestDb {
     /// Creates a fresh, fully migrated database.
     pub async fn new() -> TestDb {
-        let server_url = crate::setting(
-            "KEEL_TEST_DATABASE_URL",
-            "postgres://postgres@127.0.0.1:5432/postgres",
-        );
-        let template = ensure_template(&server_url).await;
-        let name = format!("keel_test_{}", uuid::Uuid::now_v7().simple());
-        let mut admin = connect(&server_url).await;
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
-            .await
-            .expect("create the test database from the template");
-        let owner_url = migrate::server_database_url(&server_url, &name);
-        let app_url = activities::db::app_role_url(&owner_url, None);
-        TestDb {
-            name,
-            owner_url,
-            app_url,
-            server_url,
-        }
+        let template = ensure_template(&server_url()).await;
+        TestDb::create(&format!("TEMPLATE {template}")).await
     }
 
     /// A database with no migrations applied (for the migration round-trip test).
     pub async fn empty() -> TestDb {
-        let server_url = crate::setting(
-            "KEEL_TEST_DATABASE_URL",
-            "postgres://postgres@127.0.0.1:5432/postgres",
-        );
+        TestDb::create("").await
+    }
+
+    async fn create(options: &str) -> TestDb {
+        let server_url = server_url();
         let name = format!("keel_test_{}", uuid::Uuid::now_v7().simple());
         connect(&server_url)
             .await
-            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .batch_execute(&format!("CREATE DATABASE {name} {options}"))
             .await
-            .expect("create database");
+            .expect("create the test database");
         let owner_url = migrate::server_database_url(&server_url, &name);
         let app_url = activities::db::app_role_url(&owner_url, None);
         TestDb {
@@ -99,6 +83,13 @@ impl Drop for TestDb {
         });
         let _ = cleanup.join();
     }
+}
+
+fn server_url() -> String {
+    crate::setting(
+        "KEEL_TEST_DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/postgres",
+    )
 }
 
 async fn connect(url: &str) -> AsyncPgConnection {
