@@ -40,6 +40,9 @@ pub struct ConsumerSettings {
     pub block: Duration,
     /// Entries pending longer than this with a dead consumer are reclaimed.
     pub claim_idle: Duration,
+    /// An event whose handler has failed this many deliveries is moved to the
+    /// dead-letter stream instead of being retried forever.
+    pub max_deliveries: usize,
 }
 
 impl ConsumerSettings {
@@ -56,6 +59,7 @@ impl ConsumerSettings {
             batch: 100,
             block: Duration::from_millis(500),
             claim_idle: Duration::from_secs(30),
+            max_deliveries: 10,
         }
     }
 }
@@ -186,18 +190,36 @@ impl<H: EventHandler> Consumer<H> {
         }
         match self.handler.handle(&envelope).await {
             Ok(()) => {
-                let _: () = conn.set_ex(&seen_key, 1, SEEN_TTL_SECONDS).await?;
-                let _: () = conn
+                // Remember, then acknowledge: one round trip, in that order.
+                redis::pipe()
+                    .set_ex(&seen_key, 1, SEEN_TTL_SECONDS)
+                    .ignore()
                     .xack(stream, &self.settings.group, &[&entry.id])
+                    .ignore()
+                    .query_async::<()>(&mut conn)
                     .await?;
                 outcome.handled += 1;
             }
             Err(error) => {
-                tracing::warn!(%error, event_id = %envelope.event_id, group = %self.settings.group, "event handler failed; will retry");
+                let deliveries = self.deliveries(stream, &entry.id).await?;
+                if deliveries >= self.settings.max_deliveries {
+                    let reason = format!("handler failed {deliveries} times: {error}");
+                    return self.dead_letter(stream, entry, &reason, outcome).await;
+                }
+                tracing::warn!(%error, event_id = %envelope.event_id, group = %self.settings.group, deliveries, "event handler failed; will retry");
                 outcome.failed += 1;
             }
         }
         Ok(())
+    }
+
+    /// How many times entry `id` has been delivered to this group.
+    async fn deliveries(&self, stream: &str, id: &str) -> redis::RedisResult<usize> {
+        let mut conn = self.redis.clone();
+        let pending: redis::streams::StreamPendingCountReply = conn
+            .xpending_count(stream, &self.settings.group, id, id, 1)
+            .await?;
+        Ok(pending.ids.first().map_or(1, |p| p.times_delivered))
     }
 
     async fn dead_letter(

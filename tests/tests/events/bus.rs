@@ -272,3 +272,37 @@ async fn several_relays_at_once_publish_each_event_once() {
     assert!(total >= ids.len());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_event_whose_handler_keeps_failing_goes_to_the_dead_letter_stream() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    emit_pings(&app, t.tenant, 1).await;
+    relay(&app).publish_once().await.expect("publish");
+    let mut config = settings(&app, "g", "c");
+    config.event_types = vec!["test.ping".into()];
+    config.claim_idle = Duration::from_millis(50);
+    config.max_deliveries = 3;
+    let consumer = Consumer::join(redis().await, config, FailingHandler)
+        .await
+        .expect("join");
+    let dead = keel_tests::eventually(Duration::from_secs(10), || async {
+        let outcome = consumer.poll_once().await.expect("poll");
+        (outcome.dead_lettered == 1).then_some(())
+    })
+    .await;
+    assert!(dead.is_some(), "the poison event was never dead-lettered");
+    let mut conn = redis().await;
+    let letters: redis::streams::StreamRangeReply = conn
+        .xrange_all(activities::events::dead_letter_stream(&app.redis_prefix))
+        .await
+        .expect("dlq");
+    let reason: String = letters.ids[0].get("reason").expect("reason");
+    assert!(reason.starts_with("handler failed 3 times"), "{reason}");
+    let pending: redis::streams::StreamPendingReply = conn
+        .xpending(stream_name(&app.redis_prefix, "test.ping"), "g")
+        .await
+        .expect("pending");
+    assert_eq!(pending.count(), 0);
+    app.stop().await;
+}
