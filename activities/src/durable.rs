@@ -7,7 +7,8 @@ use crate::db::{Db, DbError, TenantTx};
 use crate::{effects, numbers, runs, self_test, tenants};
 use chrono::Utc;
 use engine::workflows::contracts::{
-    definition, CloseRun, OpenRun, SeedOutcome, StepRef, WriteMark,
+    CloseRun, CloseRunActivity, OpenRun, OpenRunActivity, SeedAccessActivity, SeedOutcome,
+    SeedSequencesActivity, StepRef, WriteMark, WriteMarkActivity,
 };
 use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
@@ -137,7 +138,7 @@ pub struct RunRecorder {
 
 #[activities]
 impl RunRecorder {
-    #[activity(definition = definition::Open)]
+    #[activity(definition = OpenRunActivity)]
     pub async fn open(
         self: Arc<Self>,
         _ctx: ActivityContext,
@@ -157,7 +158,7 @@ impl RunRecorder {
         Ok(())
     }
 
-    #[activity(definition = definition::Close)]
+    #[activity(definition = CloseRunActivity)]
     pub async fn close(
         self: Arc<Self>,
         _ctx: ActivityContext,
@@ -204,7 +205,7 @@ async fn seed_step(
 
 #[activities]
 impl Onboarding {
-    #[activity(definition = definition::SeedAccess)]
+    #[activity(definition = SeedAccessActivity)]
     pub async fn seed_access(
         self: Arc<Self>,
         ctx: ActivityContext,
@@ -216,7 +217,7 @@ impl Onboarding {
         .await
     }
 
-    #[activity(definition = definition::SeedSequences)]
+    #[activity(definition = SeedSequencesActivity)]
     pub async fn seed_sequences(
         self: Arc<Self>,
         ctx: ActivityContext,
@@ -237,7 +238,7 @@ pub struct SelfTestSteps {
 
 #[activities]
 impl SelfTestSteps {
-    #[activity(definition = definition::WriteMark)]
+    #[activity(definition = WriteMarkActivity)]
     pub async fn write_mark(
         self: Arc<Self>,
         ctx: ActivityContext,

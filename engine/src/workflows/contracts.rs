@@ -1,14 +1,29 @@
 //! Activity contracts: the stable name, input and output of every activity the
-//! workflows call. Workflows depend only on these; the implementations live in the
-//! `activities` crate (`#[activity(definition = ...)]`) and the worker registers them.
-//! The `unimplemented!()` bodies are the SDK's form for a declaration: they are
-//! never executed, because only the implementations are registered with a worker.
-//! Names are versioned by adding a new name, never by changing a meaning.
+//! workflows call. Workflows depend only on these marker types; the implementations
+//! live in the `activities` crate (`#[activity(definition = ...)]`) and the worker
+//! registers them. Names are versioned by adding a new name, never by changing a
+//! meaning.
 
 use crate::TenantId;
 use serde::{Deserialize, Serialize};
-use temporalio_macros::activity_definitions;
-use temporalio_sdk::activities::ActivityError;
+use temporalio_common::ActivityDefinition;
+
+/// Declares a contract: a marker type naming one activity with its input and output.
+macro_rules! contract {
+    ($(#[$doc:meta])* $marker:ident = $name:literal, $input:ty => $output:ty) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default)]
+        pub struct $marker;
+
+        impl ActivityDefinition for $marker {
+            type Input = $input;
+            type Output = $output;
+            fn name(&self) -> &str {
+                $name
+            }
+        }
+    };
+}
 
 /// Which step of which run an activity call is, and its idempotency key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,22 +69,14 @@ pub struct CloseRun {
     pub error: Option<String>,
 }
 
-/// Bookkeeping of runs.
-pub struct RunActivities;
+contract! {
+    /// `runs.open`: inserts the run's row (idempotent).
+    OpenRunActivity = "runs.open", OpenRun => ()
+}
 
-#[activity_definitions]
-impl RunActivities {
-    /// Inserts the run's row (idempotent).
-    #[activity(name = "runs.open")]
-    pub fn open(input: OpenRun) -> Result<(), ActivityError> {
-        unimplemented!()
-    }
-
-    /// Marks the run closed with its status, result or error (idempotent).
-    #[activity(name = "runs.close")]
-    pub fn close(input: CloseRun) -> Result<(), ActivityError> {
-        unimplemented!()
-    }
+contract! {
+    /// `runs.close`: marks the run closed with its status, result or error (idempotent).
+    CloseRunActivity = "runs.close", CloseRun => ()
 }
 
 /// What a seeding step did.
@@ -79,23 +86,16 @@ pub struct SeedOutcome {
     pub inserted: u64,
 }
 
-/// The steps of tenant onboarding.
-pub struct OnboardingActivities;
+contract! {
+    /// `tenants.seed_access`: syncs the permission catalogue and creates the shipped
+    /// roles with their permissions (existing roles are kept).
+    SeedAccessActivity = "tenants.seed_access", StepRef => SeedOutcome
+}
 
-#[activity_definitions]
-impl OnboardingActivities {
-    /// Syncs the permission catalogue and creates the shipped roles with their
-    /// permissions (existing roles are kept).
-    #[activity(name = "tenants.seed_access")]
-    pub fn seed_access(step: StepRef) -> Result<SeedOutcome, ActivityError> {
-        unimplemented!()
-    }
-
-    /// Creates the default number sequences (tickets, invoices, credit notes).
-    #[activity(name = "tenants.seed_sequences")]
-    pub fn seed_sequences(step: StepRef) -> Result<SeedOutcome, ActivityError> {
-        unimplemented!()
-    }
+contract! {
+    /// `tenants.seed_sequences`: creates the default number sequences (tickets,
+    /// invoices, credit notes).
+    SeedSequencesActivity = "tenants.seed_sequences", StepRef => SeedOutcome
 }
 
 /// `selftest.write_mark`: one row per step of a self test.
@@ -107,22 +107,8 @@ pub struct WriteMark {
     pub number: u32,
 }
 
-/// The steps of a self test.
-pub struct SelfTestActivities;
-
-#[activity_definitions]
-impl SelfTestActivities {
-    /// Writes one mark row, exactly once per step however often it is retried.
-    #[activity(name = "selftest.write_mark")]
-    pub fn write_mark(input: WriteMark) -> Result<u32, ActivityError> {
-        unimplemented!()
-    }
-}
-
-/// The marker type of each contract, for implementations elsewhere to name with
-/// `#[activity(definition = ...)]` (the macro keeps its own modules private).
-pub mod definition {
-    pub use super::onboarding_activities::{SeedAccess, SeedSequences};
-    pub use super::run_activities::{Close, Open};
-    pub use super::self_test_activities::WriteMark;
+contract! {
+    /// `selftest.write_mark`: writes one mark row, exactly once per step however
+    /// often it is retried.
+    WriteMarkActivity = "selftest.write_mark", WriteMark => u32
 }

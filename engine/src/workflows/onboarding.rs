@@ -6,7 +6,7 @@
 //! every step is idempotent (retries and replays insert nothing twice), and the run
 //! record shows each step.
 
-use super::contracts::{OnboardingActivities, SeedOutcome};
+use super::contracts::{SeedAccessActivity, SeedOutcome, SeedSequencesActivity};
 use super::{database_write_options, run_record, WorkflowKind};
 use crate::TenantId;
 use serde::{Deserialize, Serialize};
@@ -62,7 +62,7 @@ impl TenantOnboarding {
     ) -> Result<OnboardingResult, String> {
         let access: SeedOutcome = ctx
             .execute_activity(
-                OnboardingActivities::seed_access,
+                SeedAccessActivity,
                 run_record::step_ref(ctx, tenant, "seed_access"),
                 database_write_options(),
             )
@@ -70,7 +70,7 @@ impl TenantOnboarding {
             .map_err(|e| format!("seeding roles and permissions failed: {e}"))?;
         let sequences: SeedOutcome = ctx
             .execute_activity(
-                OnboardingActivities::seed_sequences,
+                SeedSequencesActivity,
                 run_record::step_ref(ctx, tenant, "seed_sequences"),
                 database_write_options(),
             )

@@ -1,7 +1,7 @@
 //! The bookkeeping every built-in workflow does: open its run record first, close it
 //! last with the outcome, so the UI and API show runs without asking Temporal.
 
-use super::contracts::{CloseRun, OpenRun, RunActivities, StepRef};
+use super::contracts::{CloseRun, CloseRunActivity, OpenRun, OpenRunActivity, StepRef};
 use super::{bookkeeping_options, RunStatus, WorkflowKind};
 use crate::TenantId;
 use serde::Serialize;
@@ -29,7 +29,7 @@ pub async fn open<W>(
         kind: kind.name().to_owned(),
         input: serde_json::to_value(input).map_err(ApplicationFailure::new)?,
     };
-    ctx.execute_activity(RunActivities::open, open, bookkeeping_options())
+    ctx.execute_activity(OpenRunActivity, open, bookkeeping_options())
         .await?;
     Ok(())
 }
@@ -55,7 +55,7 @@ pub async fn close<W, T: Serialize>(
         result,
         error,
     };
-    ctx.execute_activity(RunActivities::close, close, bookkeeping_options())
+    ctx.execute_activity(CloseRunActivity, close, bookkeeping_options())
         .await?;
     outcome.map_err(|message| ApplicationFailure::non_retryable(message).into())
 }

@@ -6,7 +6,7 @@
 //! Workflow id `<tenant>:self_test:<key>`. Signal `note {text}` (1–500 characters).
 //! Guarantees: exactly one mark row per step, whatever crashes and retries happen.
 
-use super::contracts::{SelfTestActivities, WriteMark};
+use super::contracts::{WriteMark, WriteMarkActivity};
 use super::{database_write_options, run_record, WorkflowKind};
 use crate::TenantId;
 use serde::{Deserialize, Serialize};
@@ -129,7 +129,7 @@ impl SelfTest {
         for number in 1..=input.steps {
             let step = run_record::step_ref(ctx, input.tenant, &format!("write_mark_{number}"));
             ctx.execute_activity(
-                SelfTestActivities::write_mark,
+                WriteMarkActivity,
                 WriteMark { step, number },
                 database_write_options(),
             )
