@@ -5,6 +5,7 @@
 #  2. One-activity workflows through Keel's path (API → Temporal → worker → Postgres)
 #     vs a bare SDK workflow doing the same INSERT: throughput and latency.
 #  3. Events from outbox insert to consumer ACK vs raw XADD + XREADGROUP/XACK.
+#  4. Clients: search over 100k clients / 300k contacts, page 1 vs page 1000, CSV import.
 # Run through `./x bench`; BENCH_WORKFLOWS / BENCH_CONCURRENCY / BENCH_EVENTS resize.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,7 @@ DURATION=${BENCH_SECONDS:-10}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
-cargo build --release --quiet -p keel -p keel-tests --bin keel --bin bare-users --bin bench-durable
+cargo build --release --quiet -p keel -p keel-tests --bin keel --bin bare-users --bin bench-durable --bin bench-clients
 KEEL=$ROOT/target/release/keel
 RUN=$ROOT/.keel/bench
 rm -rf "$RUN"; mkdir -p "$RUN"
@@ -80,3 +81,7 @@ echo "event bus (${BENCH_EVENTS:-20000} events):"
 # The worker's own relay would publish the benchmark's events under its prefix.
 kill -TERM "$WORKER_PID"; wait "$WORKER_PID" 2>/dev/null || true
 "$ROOT/target/release/bench-durable" events "${BENCH_EVENTS:-20000}"
+
+echo
+echo "clients and contacts (search, deep pagination, CSV import):"
+KEEL_URL=http://127.0.0.1:58180 KEEL_KEY=$KEY "$ROOT/target/release/bench-clients"

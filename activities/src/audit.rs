@@ -39,6 +39,44 @@ pub async fn record(tx: &mut TenantTx, entry: AuditEntry<'_>) -> Result<(), DbEr
     Ok(())
 }
 
+/// Records many entries in few INSERTs (imports).
+pub async fn record_many(tx: &mut TenantTx, entries: Vec<AuditEntry<'_>>) -> Result<(), DbError> {
+    let tenant = tx.tenant().0;
+    let rows: Vec<_> = entries
+        .into_iter()
+        .map(|entry| {
+            (
+                audit_log::tenant.eq(tenant),
+                audit_log::id.eq(Uuid::now_v7()),
+                audit_log::actor_user_id.eq(entry.actor),
+                audit_log::action.eq(entry.action),
+                audit_log::resource.eq(entry.resource),
+                audit_log::resource_id.eq(entry.resource_id),
+                audit_log::details.eq(entry.details),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(1000) {
+        diesel::insert_into(audit_log::table)
+            .values(chunk)
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(())
+}
+
+/// Records `entry` and emits `event`: what every create, update and delete of a
+/// business record does, in the transaction of the change.
+pub async fn record_with_event(
+    tx: &mut TenantTx,
+    entry: AuditEntry<'_>,
+    event: engine::DomainEvent,
+) -> Result<(), DbError> {
+    record(tx, entry).await?;
+    crate::events::emit(tx, event).await?;
+    Ok(())
+}
+
 /// An entry as read back.
 #[derive(Debug, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = audit_log)]

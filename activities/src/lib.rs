@@ -3,17 +3,23 @@
 //! for exactly one tenant.
 
 pub mod access;
+pub mod assets;
 pub mod audit;
+pub mod clients;
+pub mod contacts;
 pub mod credentials;
 pub mod db;
 pub mod durable;
 pub mod effects;
 pub mod events;
 pub mod idempotency;
+pub mod imports;
+pub mod interactions;
 pub mod migrate;
 pub mod numbers;
 pub mod pagination;
 pub mod ratelimit;
+pub mod records;
 pub mod runs;
 pub mod schema;
 pub mod self_test;

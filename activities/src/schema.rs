@@ -209,3 +209,184 @@ diesel::table! {
         created_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    clients (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        client_type -> Text,
+        parent_id -> Nullable<Uuid>,
+        billing_email -> Nullable<Text>,
+        currency -> Bpchar,
+        payment_terms -> Text,
+        tax_region -> Nullable<Text>,
+        is_tax_exempt -> Bool,
+        tax_exempt_certificate -> Nullable<Text>,
+        billing_cycle -> Text,
+        billing_anchor_day -> Int2,
+        account_manager_id -> Nullable<Uuid>,
+        sla_policy_id -> Nullable<Uuid>,
+        notes -> Text,
+        tags -> Array<Text>,
+        properties -> Jsonb,
+        is_inactive -> Bool,
+        archived_at -> Nullable<Timestamptz>,
+        merged_into -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        search_key -> Text,
+    }
+}
+
+diesel::table! {
+    client_locations (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        client_id -> Uuid,
+        name -> Text,
+        address_line1 -> Text,
+        address_line2 -> Text,
+        city -> Text,
+        region -> Text,
+        postal_code -> Text,
+        country -> Nullable<Bpchar>,
+        phone -> Nullable<Text>,
+        is_default -> Bool,
+        is_billing -> Bool,
+        archived_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    contacts (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        client_id -> Uuid,
+        full_name -> Text,
+        role -> Text,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        emails -> Jsonb,
+        phones -> Jsonb,
+        notes -> Text,
+        is_inactive -> Bool,
+        archived_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        search_key -> Text,
+    }
+}
+
+diesel::table! {
+    interaction_kinds (tenant, key) {
+        tenant -> Uuid,
+        key -> Text,
+        label -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    interactions (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        client_id -> Uuid,
+        contact_id -> Nullable<Uuid>,
+        ticket_id -> Nullable<Uuid>,
+        kind -> Text,
+        subject -> Text,
+        notes -> Text,
+        occurred_at -> Timestamptz,
+        duration_minutes -> Nullable<Int4>,
+        user_id -> Nullable<Uuid>,
+        archived_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    asset_types (tenant, key) {
+        tenant -> Uuid,
+        key -> Text,
+        name -> Text,
+        field_schema -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    assets (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        client_id -> Uuid,
+        location_id -> Nullable<Uuid>,
+        asset_tag -> Text,
+        name -> Text,
+        kind -> Text,
+        serial -> Nullable<Text>,
+        status -> Text,
+        purchased_on -> Nullable<Date>,
+        warranty_expires_on -> Nullable<Date>,
+        warranty_notice_for -> Nullable<Date>,
+        properties -> Jsonb,
+        notes -> Text,
+        archived_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        search_key -> Text,
+    }
+}
+
+diesel::table! {
+    asset_relationships (tenant, asset_id, kind, related_asset_id) {
+        tenant -> Uuid,
+        asset_id -> Uuid,
+        related_asset_id -> Uuid,
+        kind -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    asset_changes (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        asset_id -> Uuid,
+        actor_user_id -> Nullable<Uuid>,
+        action -> Text,
+        changes -> Jsonb,
+        changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// A view (security_invoker): a client's records in time order.
+    client_timeline (tenant, entry_type, entry_id) {
+        tenant -> Uuid,
+        client_id -> Uuid,
+        entry_type -> Text,
+        entry_id -> Uuid,
+        occurred_at -> Timestamptz,
+        title -> Text,
+        detail -> Text,
+        label -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    clients,
+    client_locations,
+    contacts,
+    interactions,
+    interaction_kinds,
+    asset_types,
+    assets,
+    asset_relationships,
+    asset_changes,
+    users,
+);

@@ -231,3 +231,29 @@ impl From<activities::ratelimit::RedisError> for ApiError {
         ApiError::unavailable(error)
     }
 }
+
+impl From<Vec<engine::validation::FieldIssue>> for ApiError {
+    fn from(issues: Vec<engine::validation::FieldIssue>) -> Self {
+        ApiError::validation(
+            issues
+                .into_iter()
+                .map(|i| FieldError {
+                    field: i.field,
+                    message: i.message,
+                })
+                .collect(),
+        )
+    }
+}
+
+impl From<activities::records::RecordError> for ApiError {
+    fn from(error: activities::records::RecordError) -> Self {
+        use activities::records::RecordError;
+        match error {
+            RecordError::NotFound(what) => ApiError::not_found(what),
+            RecordError::Invalid(issues) => issues.into(),
+            RecordError::Conflict(detail) => ApiError::conflict(detail),
+            RecordError::Db(db) => db.into(),
+        }
+    }
+}

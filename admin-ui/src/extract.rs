@@ -111,13 +111,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 }
 
 fn serde_urlencoded_from_str<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    axum::extract::Query::<T>::try_from_uri(
-        &format!("/?{query}")
-            .parse()
-            .map_err(|_| ApiError::bad_request("malformed query string"))?,
-    )
-    .map(|q| q.0)
-    .map_err(|e| ApiError::bad_request(format!("malformed query: {}", e.body_text())))
+    let uri: axum::http::Uri = format!("/?{query}")
+        .parse()
+        .map_err(|_| ApiError::bad_request("malformed query string"))?;
+    // PostgreSQL text cannot hold U+0000; a parameter carrying it is refused here
+    // rather than failing in the database.
+    let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .map_err(|e| ApiError::bad_request(format!("malformed query: {}", e.body_text())))?;
+    if let Some((name, _)) = pairs
+        .0
+        .iter()
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return Err(ApiError::invalid_field(
+            name,
+            "must not contain the NUL character (U+0000)",
+        ));
+    }
+    axum::extract::Query::<T>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .map_err(|e| ApiError::bad_request(format!("malformed query: {}", e.body_text())))
 }
 
 /// A path parameter of type `T`; a value that does not parse names no resource, so
@@ -128,6 +141,10 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // No resource is named with U+0000, and PostgreSQL text cannot hold it.
+        if parts.uri.path().contains("%00") {
+            return Err(ApiError::not_found("resource"));
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))

@@ -39,7 +39,12 @@ pub async fn idempotent_posts(
         .cloned()
         .ok_or_else(|| ApiError::unauthorized("missing credentials"))?;
     let (parts, body) = request.into_parts();
-    let limit = app.settings.max_body_bytes;
+    // CSV imports carry files far larger than JSON bodies; they keep their own limit.
+    let limit = if parts.uri.path().starts_with("/api/v1/imports/") {
+        crate::api::imports::MAX_CSV_BYTES
+    } else {
+        app.settings.max_body_bytes
+    };
     let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::payload_too_large(limit))?;

@@ -41,6 +41,48 @@ pub enum DomainEvent {
         /// Its owner.
         user_id: Uuid,
     },
+    /// A client was created.
+    #[serde(rename = "client.created")]
+    ClientCreated(RecordRef),
+    /// A client was changed; `changed` names the fields.
+    #[serde(rename = "client.updated")]
+    ClientUpdated(RecordRef),
+    /// A client was archived (deleted).
+    #[serde(rename = "client.archived")]
+    ClientArchived(RecordRef),
+    /// A client was merged into another (`client_id`); `id` is the merged-away one.
+    #[serde(rename = "client.merged")]
+    ClientMerged(RecordRef),
+    /// A contact was created.
+    #[serde(rename = "contact.created")]
+    ContactCreated(RecordRef),
+    /// A contact was changed (or moved to another client).
+    #[serde(rename = "contact.updated")]
+    ContactUpdated(RecordRef),
+    /// A contact was archived (deleted).
+    #[serde(rename = "contact.archived")]
+    ContactArchived(RecordRef),
+    /// An interaction was logged.
+    #[serde(rename = "interaction.created")]
+    InteractionCreated(RecordRef),
+    /// An interaction was changed.
+    #[serde(rename = "interaction.updated")]
+    InteractionUpdated(RecordRef),
+    /// An interaction was deleted.
+    #[serde(rename = "interaction.archived")]
+    InteractionArchived(RecordRef),
+    /// An asset was created.
+    #[serde(rename = "asset.created")]
+    AssetCreated(RecordRef),
+    /// An asset was changed.
+    #[serde(rename = "asset.updated")]
+    AssetUpdated(RecordRef),
+    /// An asset was archived (deleted).
+    #[serde(rename = "asset.archived")]
+    AssetArchived(RecordRef),
+    /// An asset's warranty ends within the notice window; `changed` is empty.
+    #[serde(rename = "asset.warranty_expiring")]
+    AssetWarrantyExpiring(RecordRef),
     /// A free-form event for tests and integrations (`test.ping`).
     #[serde(rename = "test.ping")]
     TestPing {
@@ -56,6 +98,20 @@ impl DomainEvent {
             DomainEvent::TenantCreated { .. } => "tenant.created",
             DomainEvent::UserCreated { .. } => "user.created",
             DomainEvent::ApiKeyCreated { .. } => "api_key.created",
+            DomainEvent::ClientCreated(_) => "client.created",
+            DomainEvent::ClientUpdated(_) => "client.updated",
+            DomainEvent::ClientArchived(_) => "client.archived",
+            DomainEvent::ClientMerged(_) => "client.merged",
+            DomainEvent::ContactCreated(_) => "contact.created",
+            DomainEvent::ContactUpdated(_) => "contact.updated",
+            DomainEvent::ContactArchived(_) => "contact.archived",
+            DomainEvent::InteractionCreated(_) => "interaction.created",
+            DomainEvent::InteractionUpdated(_) => "interaction.updated",
+            DomainEvent::InteractionArchived(_) => "interaction.archived",
+            DomainEvent::AssetCreated(_) => "asset.created",
+            DomainEvent::AssetUpdated(_) => "asset.updated",
+            DomainEvent::AssetArchived(_) => "asset.archived",
+            DomainEvent::AssetWarrantyExpiring(_) => "asset.warranty_expiring",
             DomainEvent::TestPing { .. } => "test.ping",
         }
     }
@@ -65,8 +121,46 @@ impl DomainEvent {
         "tenant.created",
         "user.created",
         "api_key.created",
+        "client.created",
+        "client.updated",
+        "client.archived",
+        "client.merged",
+        "contact.created",
+        "contact.updated",
+        "contact.archived",
+        "interaction.created",
+        "interaction.updated",
+        "interaction.archived",
+        "asset.created",
+        "asset.updated",
+        "asset.archived",
+        "asset.warranty_expiring",
         "test.ping",
     ];
+}
+
+/// Which record an event is about, for the events of business records.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordRef {
+    /// The record's id.
+    pub id: Uuid,
+    /// The client it belongs to (for a client, its own id; for a merge, the
+    /// surviving client).
+    pub client_id: Uuid,
+    /// For updates, the names of the fields that changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
+}
+
+impl RecordRef {
+    /// A reference without changed fields.
+    pub fn new(id: Uuid, client_id: Uuid) -> RecordRef {
+        RecordRef {
+            id,
+            client_id,
+            changed: Vec::new(),
+        }
+    }
 }
 
 /// An event with the facts every event carries.

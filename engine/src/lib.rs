@@ -4,13 +4,20 @@
 //! too (`workflows`): they are deterministic, and every side effect they cause goes
 //! through an activity whose contract is declared beside them.
 
+pub mod assets;
+pub mod changes;
+pub mod clients;
+pub mod contacts;
 pub mod events;
 pub mod identity;
+pub mod import;
+pub mod interactions;
 pub mod rbac;
 pub mod tenancy;
+pub mod validation;
 pub mod workflows;
 
-pub use events::{DomainEvent, EventEnvelope};
+pub use events::{DomainEvent, EventEnvelope, RecordRef};
 pub use identity::{Email, EmailError};
 pub use rbac::{Permission, ShippedRole, SHIPPED_ROLES};
 pub use tenancy::{Slug, SlugError, TenantId};

@@ -228,3 +228,63 @@ pub async fn create_user_quietly(
     tx.commit().await?;
     Ok(())
 }
+
+/// `keel import <kind> <file>`: prints the report; exits non-zero when rows were
+/// invalid (and nothing was imported, unless `--skip-invalid`).
+pub async fn import_csv(
+    config: &Config,
+    kind: &str,
+    file: &std::path::Path,
+    tenant: &str,
+    skip_invalid: bool,
+) -> Result<()> {
+    use activities::imports::{self, ImportError, ImportKind};
+    let kind = ImportKind::parse(kind)
+        .ok_or_else(|| anyhow!("invalid kind {kind:?}: must be clients, contacts or assets"))?;
+    let csv = std::fs::read(file).map_err(|e| anyhow!("cannot read {}: {e}", file.display()))?;
+    let db = connect_db(config)?;
+    let tenant = find_tenant(&db, tenant).await?;
+    let mut tx = db.tenant_tx(tenant.tenant_id()).await?;
+    let started = std::time::Instant::now();
+    let report = match imports::import_csv(&mut tx, kind, &csv, skip_invalid, None).await {
+        Ok(report) => {
+            tx.commit().await?;
+            report
+        }
+        Err(ImportError::InvalidRows(report)) => {
+            print_issues(file, &report.invalid);
+            bail!(
+                "{} of {} rows are invalid; nothing was imported (use --skip-invalid to import the valid rows)",
+                report.invalid_lines().len(),
+                report.rows
+            );
+        }
+        Err(ImportError::File(e)) => bail!("{}: {e}", file.display()),
+        Err(ImportError::Db(e)) => return Err(e.into()),
+    };
+    print_issues(file, &report.invalid);
+    println!(
+        "imported {} of {} rows in {:.2}s{}",
+        report.imported,
+        report.rows,
+        started.elapsed().as_secs_f64(),
+        if report.invalid.is_empty() {
+            String::new()
+        } else {
+            format!("; skipped {} invalid", report.invalid_lines().len())
+        }
+    );
+    Ok(())
+}
+
+fn print_issues(file: &std::path::Path, issues: &[engine::import::RowIssue]) {
+    for issue in issues {
+        eprintln!(
+            "{}:{}: {}: {}",
+            file.display(),
+            issue.line,
+            issue.field,
+            issue.message
+        );
+    }
+}

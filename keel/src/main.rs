@@ -49,6 +49,19 @@ enum Command {
         #[command(subcommand)]
         action: ApiKeyAction,
     },
+    /// Import clients, contacts or assets from a CSV file. Every row is validated
+    /// first; nothing is imported if any row is invalid (unless --skip-invalid).
+    Import {
+        /// `clients`, `contacts` or `assets`.
+        kind: String,
+        /// The CSV file (UTF-8, header row first).
+        file: std::path::PathBuf,
+        #[arg(long)]
+        tenant: String,
+        /// Import the valid rows and report the invalid ones.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -131,5 +144,11 @@ async fn main() -> Result<()> {
         Command::ApiKey {
             action: ApiKeyAction::Create { tenant, user, name },
         } => commands::create_api_key(&config, &tenant, &user, &name).await,
+        Command::Import {
+            kind,
+            file,
+            tenant,
+            skip_invalid,
+        } => commands::import_csv(&config, &kind, &file, &tenant, skip_invalid).await,
     }
 }

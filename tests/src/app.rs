@@ -185,6 +185,44 @@ impl TestApp {
             .expect("request")
     }
 
+    /// A PATCH of a JSON body with a bearer key.
+    pub async fn patch(
+        &self,
+        key: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.http
+            .patch(self.url(path))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A DELETE with a bearer key.
+    pub async fn delete(&self, key: &str, path: &str) -> reqwest::Response {
+        self.http
+            .delete(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A POST of a CSV body with a bearer key.
+    pub async fn post_csv(&self, key: &str, path: &str, csv: String) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(key)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// Stops the server and waits for it; fails the test if the server failed.
     pub async fn stop(mut self) {
         self.shutdown().await;

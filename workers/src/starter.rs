@@ -31,10 +31,9 @@ impl EventHandler for WorkflowStarter {
                 .await
                 .map(drop)
                 .map_err(|e| e.to_string()),
-            // Further subscribers (notifications, playbooks) are added here.
-            DomainEvent::UserCreated { .. }
-            | DomainEvent::ApiKeyCreated { .. }
-            | DomainEvent::TestPing { .. } => Ok(()),
+            // Further subscribers (SLA on ticket.created, playbooks) are added here;
+            // every other event starts no workflow.
+            _ => Ok(()),
         }
     }
 }

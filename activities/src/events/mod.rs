@@ -47,3 +47,34 @@ pub async fn emit(tx: &mut TenantTx, event: DomainEvent) -> Result<EventEnvelope
         .await?;
     Ok(envelope)
 }
+
+/// Records many events in one INSERT (imports): same guarantees as [`emit`].
+pub async fn emit_many(tx: &mut TenantTx, events: Vec<DomainEvent>) -> Result<(), DbError> {
+    let tenant = tx.tenant();
+    let now = chrono::Utc::now();
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        let envelope = EventEnvelope {
+            event_id: Uuid::now_v7(),
+            tenant,
+            occurred_at: now,
+            version: ENVELOPE_VERSION,
+            event,
+        };
+        let json = serde_json::to_value(&envelope)
+            .map_err(|e| DbError::Unavailable(format!("event encoding: {e}")))?;
+        rows.push((
+            outbox::tenant.eq(tenant.0),
+            outbox::id.eq(envelope.event_id),
+            outbox::event_type.eq(envelope.event.type_name()),
+            outbox::envelope.eq(json),
+        ));
+    }
+    for chunk in rows.chunks(1000) {
+        diesel::insert_into(outbox::table)
+            .values(chunk)
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(())
+}

@@ -2,7 +2,12 @@
 //! handlers so the two cannot drift.
 
 pub mod api_keys;
+pub mod assets;
 pub mod audit;
+pub mod clients;
+pub mod contacts;
+pub mod imports;
+pub mod interactions;
 pub mod pagination;
 pub mod tenants;
 pub mod users;
@@ -25,7 +30,7 @@ use utoipa_axum::routes;
     info(title = "Keel API", version = "1", description = "The REST API of Keel PSA. Errors are application/problem+json; lists are cursor-paginated; POSTs accept an Idempotency-Key header."),
     modifiers(&BearerAuth),
     components(schemas(Problem)),
-    tags((name = "users", description = "People of the tenant"), (name = "api-keys", description = "The caller's API keys"), (name = "audit", description = "The tenant's audit trail"), (name = "tenants", description = "Tenants (platform admins)"), (name = "workflow-runs", description = "Durable processes and their signals"))
+    tags((name = "users", description = "People of the tenant"), (name = "api-keys", description = "The caller's API keys"), (name = "audit", description = "The tenant's audit trail"), (name = "tenants", description = "Tenants (platform admins)"), (name = "workflow-runs", description = "Durable processes and their signals"), (name = "clients", description = "Clients, their locations, merges and timeline"), (name = "contacts", description = "People at clients"), (name = "interactions", description = "Calls, e-mails, meetings and notes"), (name = "assets", description = "Clients' devices, types and relationships"), (name = "imports", description = "CSV import"))
 )]
 struct ApiDoc;
 
@@ -59,7 +64,49 @@ fn documented_routes() -> OpenApiRouter<AppState> {
             .routes(routes!(workflow_runs::list_runs))
             .routes(routes!(workflow_runs::get_run))
             .routes(routes!(workflow_runs::signal_run))
-            .routes(routes!(workflow_runs::start_self_test)),
+            .routes(routes!(workflow_runs::start_self_test))
+            .routes(routes!(clients::list_clients, clients::create_client))
+            .routes(routes!(
+                clients::get_client,
+                clients::update_client,
+                clients::delete_client
+            ))
+            .routes(routes!(clients::merge_client))
+            .routes(routes!(clients::client_timeline))
+            .routes(routes!(clients::list_locations, clients::create_location))
+            .routes(routes!(clients::update_location, clients::delete_location))
+            .routes(routes!(contacts::list_contacts, contacts::create_contact))
+            .routes(routes!(
+                contacts::get_contact,
+                contacts::update_contact,
+                contacts::delete_contact
+            ))
+            .routes(routes!(
+                interactions::list_interactions,
+                interactions::create_interaction
+            ))
+            .routes(routes!(
+                interactions::get_interaction,
+                interactions::update_interaction,
+                interactions::delete_interaction
+            ))
+            .routes(routes!(interactions::list_kinds, interactions::create_kind))
+            .routes(routes!(assets::list_assets, assets::create_asset))
+            .routes(routes!(
+                assets::get_asset,
+                assets::update_asset,
+                assets::delete_asset
+            ))
+            .routes(routes!(assets::asset_history))
+            .routes(routes!(assets::add_relationship))
+            .routes(routes!(assets::remove_relationship))
+            .routes(routes!(assets::list_asset_types, assets::create_asset_type))
+            .routes(routes!(assets::update_asset_type))
+            .merge(
+                OpenApiRouter::new()
+                    .routes(routes!(imports::import_csv))
+                    .layer(axum::extract::DefaultBodyLimit::max(imports::MAX_CSV_BYTES)),
+            ),
     )
 }
 

@@ -35,3 +35,32 @@ impl ListParams {
         Ok(PageRequest { limit, after })
     }
 }
+
+/// One page of a list: `{data, next_cursor}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Listed<T: utoipa::ToSchema> {
+    /// The items, in the list's stable order.
+    pub data: Vec<T>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T: utoipa::ToSchema> Listed<T> {
+    /// Wraps a page whose cursor is the last row's id.
+    pub fn from_page(page: activities::pagination::Page<T>) -> Listed<T> {
+        Listed {
+            data: page.data,
+            next_cursor: page.next_cursor.map(|id| id.to_string()),
+        }
+    }
+}
+
+/// A page request from the `limit` and `cursor` of a resource's own query struct.
+pub fn page_of(limit: Option<i64>, cursor: Option<String>) -> Result<PageRequest, ApiError> {
+    ListParams { limit, cursor }.page()
+}
+
+/// The search parameter `q` as a contains-pattern (422 when too long).
+pub fn search_of(q: Option<&str>) -> Result<Option<String>, ApiError> {
+    engine::validation::contains_pattern(q).map_err(|e| ApiError::invalid_field("q", e.to_string()))
+}

@@ -1,0 +1,11 @@
+DROP VIEW client_timeline;
+DROP TABLE asset_changes;
+DROP TABLE asset_relationships;
+DROP TABLE assets;
+DROP TABLE asset_types;
+DROP TABLE interactions;
+DROP TABLE interaction_kinds;
+DROP TABLE contacts;
+DROP TABLE client_locations;
+DROP TABLE clients;
+DROP FUNCTION keel_search_key(text);
