@@ -7,8 +7,8 @@ use crate::db::{Db, DbError, TenantTx};
 use crate::{effects, numbers, runs, self_test, tenants};
 use chrono::Utc;
 use engine::workflows::contracts::{
-    CloseRun, CloseRunActivity, OpenRun, OpenRunActivity, SeedAccessActivity, SeedOutcome,
-    SeedSequencesActivity, StepRef, WriteMark, WriteMarkActivity,
+    CloseRun, CloseRunActivity, FlagWarranties, FlagWarrantiesActivity, OpenRun, OpenRunActivity,
+    SeedAccessActivity, SeedOutcome, SeedSequencesActivity, StepRef, WriteMark, WriteMarkActivity,
 };
 use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
@@ -258,6 +258,44 @@ impl SelfTestSteps {
             &ctx,
             &input.step,
             "selftest.write_mark",
+            json,
+            work,
+        )
+        .await
+    }
+}
+
+/// `assets.*`: the warranty watch's scan.
+pub struct AssetSteps {
+    /// Application-role pool.
+    pub db: Db,
+}
+
+#[activities]
+impl AssetSteps {
+    #[activity(definition = FlagWarrantiesActivity)]
+    pub async fn flag_expiring_warranties(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: FlagWarranties,
+    ) -> Result<u64, ActivityError> {
+        let json = serde_json::json!({ "notice_days": input.notice_days });
+        let notice_days = input.notice_days;
+        // Today is read here, in the activity: the workflow stays deterministic and a
+        // retry on the same day scans the same window.
+        let today = Utc::now().date_naive();
+        let work: Work<u64> = Box::new(move |tx| {
+            Box::pin(async move {
+                let flagged =
+                    crate::assets::flag_expiring_warranties(tx, today, notice_days).await?;
+                Ok(flagged as u64)
+            })
+        });
+        exactly_once(
+            &self.db,
+            &ctx,
+            &input.step,
+            "assets.flag_expiring_warranties",
             json,
             work,
         )

@@ -3,14 +3,17 @@
 
 use engine::workflows::onboarding::{OnboardingInput, OnboardingResult};
 use engine::workflows::self_test::{Note, SelfTestInput, SelfTestResult};
-use engine::workflows::{task_queue, SelfTest, TenantOnboarding, WorkflowKind, PLATFORM_QUEUE};
+use engine::workflows::warranty_watch::WarrantyWatchInput;
+use engine::workflows::{
+    task_queue, SelfTest, TenantOnboarding, WarrantyWatch, WorkflowKind, PLATFORM_QUEUE,
+};
 use engine::TenantId;
 use std::time::Duration;
 use temporalio_client::errors::{WorkflowInteractionError, WorkflowStartError};
 use temporalio_client::{
     Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowExecutionInfo,
     WorkflowGetResultOptions, WorkflowHandle, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
-    WorkflowSignalOptions, WorkflowStartOptions,
+    WorkflowSignalOptions, WorkflowStartOptions, WorkflowTerminateOptions,
 };
 
 /// Why a Temporal call failed.
@@ -131,6 +134,49 @@ impl Temporal {
         }
     }
 
+    /// Starts the warranty watch of `input.tenant` unless it already runs. The watch
+    /// continues as new after every scan, so it has no execution timeout.
+    pub async fn start_warranty_watch(
+        &self,
+        input: WarrantyWatchInput,
+    ) -> Result<StartedRun, TemporalError> {
+        let workflow_id =
+            WorkflowKind::WarrantyWatch.workflow_id(input.tenant, &input.tenant.simple());
+        let options = WorkflowStartOptions::new(self.platform_queue(), workflow_id.clone())
+            .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
+            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+            .build();
+        match self
+            .client
+            .start_workflow(WarrantyWatch::run, input, options)
+            .await
+        {
+            Ok(handle) => Ok(StartedRun {
+                workflow_id,
+                run_id: handle.run_id().map(str::to_owned),
+            }),
+            Err(WorkflowStartError::AlreadyStarted { run_id, .. }) => Ok(StartedRun {
+                workflow_id,
+                run_id,
+            }),
+            Err(other) => Err(TemporalError::Rpc(other.to_string())),
+        }
+    }
+
+    /// Terminates the warranty watch of `tenant` (for tests and tenant shutdown).
+    pub async fn stop_warranty_watch(&self, tenant: TenantId) -> Result<(), TemporalError> {
+        let workflow_id = WorkflowKind::WarrantyWatch.workflow_id(tenant, &tenant.simple());
+        self.client
+            .get_workflow_handle::<WarrantyWatch>(workflow_id)
+            .terminate(
+                WorkflowTerminateOptions::builder()
+                    .reason("stopped by Keel".to_owned())
+                    .build(),
+            )
+            .await
+            .map_err(|e| TemporalError::Rpc(e.to_string()))
+    }
+
     /// Waits for the onboarding of `tenant` to finish.
     pub async fn onboarding_result(
         &self,
@@ -202,9 +248,25 @@ impl Temporal {
     /// The full event history of the latest run of `workflow_id`, as JSON (the SDK's
     /// format, which its replayer reads back).
     pub async fn history_json(&self, workflow_id: &str) -> Result<Vec<u8>, TemporalError> {
-        let handle = self
-            .client
-            .get_workflow_handle::<temporalio_client::UntypedWorkflow>(workflow_id.to_owned());
+        self.run_history_json(workflow_id, None).await
+    }
+
+    /// The event history of one run of a workflow (the latest when `run_id` is
+    /// `None`), as JSON.
+    pub async fn run_history_json(
+        &self,
+        workflow_id: &str,
+        run_id: Option<&str>,
+    ) -> Result<Vec<u8>, TemporalError> {
+        let info = WorkflowExecutionInfo::builder()
+            .namespace(self.namespace.clone())
+            .workflow_id(workflow_id)
+            .maybe_run_id(run_id.map(str::to_owned))
+            .build();
+        let handle = WorkflowHandle::<Client, temporalio_client::UntypedWorkflow>::new(
+            self.client.clone(),
+            info,
+        );
         handle
             .fetch_history(temporalio_client::WorkflowFetchHistoryOptions::default())
             .to_json()

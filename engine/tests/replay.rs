@@ -3,7 +3,7 @@
 //! in CI, before it reaches a worker. Histories are recorded against a real server
 //! by the `durable` integration tests (`KEEL_RECORD_HISTORIES=1`).
 
-use engine::workflows::{SelfTest, TenantOnboarding};
+use engine::workflows::{SelfTest, TenantOnboarding, WarrantyWatch};
 use std::path::PathBuf;
 use temporalio_client::WorkflowHistory;
 use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
@@ -31,6 +31,8 @@ fn replayer() -> WorkflowReplayer {
         .expect("register onboarding")
         .register_workflow::<SelfTest>()
         .expect("register self test")
+        .register_workflow::<WarrantyWatch>()
+        .expect("register warranty watch")
         .build();
     WorkflowReplayer::new(options).expect("replayer")
 }
@@ -38,7 +40,7 @@ fn replayer() -> WorkflowReplayer {
 #[tokio::test]
 async fn every_built_in_workflow_has_a_recorded_history_that_replays_cleanly() {
     let files = recorded();
-    for kind in ["tenant_onboarding", "self_test"] {
+    for kind in ["tenant_onboarding", "self_test", "warranty_watch"] {
         assert!(
             files.iter().any(|(name, _)| name.starts_with(kind)),
             "no recorded history for {kind}"

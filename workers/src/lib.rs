@@ -4,12 +4,12 @@
 
 mod starter;
 
-use activities::durable::{Onboarding, RunRecorder, SelfTestSteps};
+use activities::durable::{AssetSteps, Onboarding, RunRecorder, SelfTestSteps};
 use activities::events::consumer::{Consumer, ConsumerSettings};
 use activities::events::relay::{Relay, RelaySettings};
 use activities::temporal::Temporal;
 use activities::Db;
-use engine::workflows::{SelfTest, TenantOnboarding};
+use engine::workflows::{SelfTest, TenantOnboarding, WarrantyWatch};
 use std::future::Future;
 use std::time::Duration;
 use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
@@ -94,9 +94,12 @@ pub async fn run(
         .map_err(sdk)?
         .register_workflow::<SelfTest>()
         .map_err(sdk)?
+        .register_workflow::<WarrantyWatch>()
+        .map_err(sdk)?
         .register_activities(RunRecorder { db: db.clone() })
         .register_activities(Onboarding { db: db.clone() })
         .register_activities(SelfTestSteps { db: db.clone() })
+        .register_activities(AssetSteps { db: db.clone() })
         .max_cached_workflows(1000)
         .tuner(
             TunerHolder::builder()

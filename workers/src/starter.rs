@@ -4,6 +4,7 @@
 
 use activities::events::consumer::EventHandler;
 use activities::temporal::Temporal;
+use engine::workflows::warranty_watch::WarrantyWatchInput;
 use engine::{DomainEvent, EventEnvelope};
 
 /// The consumer group name.
@@ -28,6 +29,14 @@ impl EventHandler for WorkflowStarter {
             DomainEvent::TenantCreated { slug, .. } => self
                 .temporal
                 .start_onboarding(event.tenant, slug)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            // A tenant with assets gets its daily warranty scan; starting it again
+            // answers the running watch.
+            DomainEvent::AssetCreated(_) | DomainEvent::AssetUpdated(_) => self
+                .temporal
+                .start_warranty_watch(WarrantyWatchInput::daily(event.tenant))
                 .await
                 .map(drop)
                 .map_err(|e| e.to_string()),

@@ -112,3 +112,19 @@ contract! {
     /// often it is retried.
     WriteMarkActivity = "selftest.write_mark", WriteMark => u32
 }
+
+/// `assets.flag_expiring_warranties`: one tenant's warranty scan.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FlagWarranties {
+    /// The step (its tenant is the tenant scanned).
+    pub step: StepRef,
+    /// Flag warranties ending within this many days of today (UTC).
+    pub notice_days: u32,
+}
+
+contract! {
+    /// `assets.flag_expiring_warranties`: emits `asset.warranty_expiring` for assets
+    /// whose warranty ends soon and were not flagged for that date yet; answers how
+    /// many (exactly once per step).
+    FlagWarrantiesActivity = "assets.flag_expiring_warranties", FlagWarranties => u64
+}

@@ -9,6 +9,7 @@ pub mod contracts;
 pub mod onboarding;
 pub mod run_record;
 pub mod self_test;
+pub mod warranty_watch;
 
 use crate::TenantId;
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,7 @@ use temporalio_sdk::ActivityOptions;
 
 pub use onboarding::TenantOnboarding;
 pub use self_test::SelfTest;
+pub use warranty_watch::WarrantyWatch;
 
 /// The base name of the task queue of platform processes (onboarding, self tests).
 pub const PLATFORM_QUEUE: &str = "keel-platform";
@@ -36,6 +38,8 @@ pub enum WorkflowKind {
     TenantOnboarding,
     /// The canary of the durable path ([`SelfTest`]).
     SelfTest,
+    /// A tenant's daily warranty scan ([`WarrantyWatch`]).
+    WarrantyWatch,
 }
 
 impl WorkflowKind {
@@ -44,14 +48,19 @@ impl WorkflowKind {
         match self {
             WorkflowKind::TenantOnboarding => "tenant_onboarding",
             WorkflowKind::SelfTest => "self_test",
+            WorkflowKind::WarrantyWatch => "warranty_watch",
         }
     }
 
     /// Parses a stored name.
     pub fn parse(name: &str) -> Option<WorkflowKind> {
-        [WorkflowKind::TenantOnboarding, WorkflowKind::SelfTest]
-            .into_iter()
-            .find(|k| k.name() == name)
+        [
+            WorkflowKind::TenantOnboarding,
+            WorkflowKind::SelfTest,
+            WorkflowKind::WarrantyWatch,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
     }
 
     /// The Temporal workflow type, as shown by `temporal workflow list`.
@@ -59,6 +68,7 @@ impl WorkflowKind {
         match self {
             WorkflowKind::TenantOnboarding => "TenantOnboarding",
             WorkflowKind::SelfTest => "SelfTest",
+            WorkflowKind::WarrantyWatch => "WarrantyWatch",
         }
     }
 

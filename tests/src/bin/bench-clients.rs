@@ -11,13 +11,49 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 const FIRST: &[&str] = &[
-    "Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Wonka", "Hooli", "Vandelay",
-    "Soylent", "Cyberdyne", "Tyrell", "Zürich", "Müller", "Crème", "Nordic", "Pacific",
-    "Summit", "Harbor", "Orchid", "Granite", "Maple", "Cedar", "Falcon", "Beacon",
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Wonka",
+    "Hooli",
+    "Vandelay",
+    "Soylent",
+    "Cyberdyne",
+    "Tyrell",
+    "Zürich",
+    "Müller",
+    "Crème",
+    "Nordic",
+    "Pacific",
+    "Summit",
+    "Harbor",
+    "Orchid",
+    "Granite",
+    "Maple",
+    "Cedar",
+    "Falcon",
+    "Beacon",
 ];
 const SECOND: &[&str] = &[
-    "Dental", "Legal", "Logistics", "Bakery", "Clinic", "Partners", "Holdings", "Labs",
-    "Studio", "Foods", "Motors", "Realty", "Systems", "Capital", "Pharmacy", "Architects",
+    "Dental",
+    "Legal",
+    "Logistics",
+    "Bakery",
+    "Clinic",
+    "Partners",
+    "Holdings",
+    "Labs",
+    "Studio",
+    "Foods",
+    "Motors",
+    "Realty",
+    "Systems",
+    "Capital",
+    "Pharmacy",
+    "Architects",
 ];
 const GIVEN: &[&str] = &[
     "Ann", "Bob", "Chloé", "Dana", "Émile", "Farah", "Greg", "Hana", "Ivan", "Jules", "Kai",
@@ -30,7 +66,10 @@ fn env(name: &str) -> String {
 
 #[tokio::main]
 async fn main() {
-    let clients: usize = std::env::var("BENCH_CLIENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let clients: usize = std::env::var("BENCH_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let tenant = Uuid::parse_str(&env("BENCH_TENANT")).expect("BENCH_TENANT is a uuid");
     let base = env("KEEL_URL");
     let key = env("KEEL_KEY");
@@ -44,17 +83,26 @@ async fn main() {
         seeded.elapsed().as_secs_f64()
     );
 
-    let prefixes = ["acm", "glo", "den", "leg", "zur", "mul", "cre", "sum", "lab", "cli", "har", "fal"];
+    let prefixes = [
+        "acm", "glo", "den", "leg", "zur", "mul", "cre", "sum", "lab", "cli", "har", "fal",
+    ];
+    let base_url = base.as_str();
     let search = |resource: &'static str| {
         prefixes
             .iter()
             .cycle()
             .take(240)
-            .map(move |p| format!("{base}/api/v1/{resource}?q={p}"))
+            .map(move |p| format!("{base_url}/api/v1/{resource}?q={p}"))
             .collect::<Vec<_>>()
     };
-    report("GET /clients?q=<3 letters>", &measure(&http, &key, search("clients"), 4).await);
-    report("GET /contacts?q=<3 letters>", &measure(&http, &key, search("contacts"), 4).await);
+    report(
+        "GET /clients?q=<3 letters>",
+        &measure(&http, &key, search("clients"), 4).await,
+    );
+    report(
+        "GET /contacts?q=<3 letters>",
+        &measure(&http, &key, search("contacts"), 4).await,
+    );
 
     let (first, deep) = paginate(&http, &key, &base, 1000).await;
     report("GET /clients pages 1-10", &first);
@@ -65,15 +113,25 @@ async fn main() {
 
 /// Inserts `clients` clients and three contacts each, in batches through `unnest`.
 async fn seed(owner_url: &str, tenant: Uuid, clients: usize) {
-    let mut conn = AsyncPgConnection::establish(owner_url).await.expect("owner connection");
+    let mut conn = AsyncPgConnection::establish(owner_url)
+        .await
+        .expect("owner connection");
     const BATCH: usize = 5_000;
     for start in (0..clients).step_by(BATCH) {
         let end = (start + BATCH).min(clients);
         let ids: Vec<Uuid> = (start..end).map(|_| Uuid::now_v7()).collect();
         let names: Vec<String> = (start..end)
-            .map(|i| format!("{} {} {i}", FIRST[i % FIRST.len()], SECOND[(i / FIRST.len()) % SECOND.len()]))
+            .map(|i| {
+                format!(
+                    "{} {} {i}",
+                    FIRST[i % FIRST.len()],
+                    SECOND[(i / FIRST.len()) % SECOND.len()]
+                )
+            })
             .collect();
-        let emails: Vec<String> = (start..end).map(|i| format!("billing{i}@client{i}.example")).collect();
+        let emails: Vec<String> = (start..end)
+            .map(|i| format!("billing{i}@client{i}.example"))
+            .collect();
         diesel::sql_query(
             "INSERT INTO clients (tenant, id, name, billing_email, currency)
              SELECT $1, id, name, email, 'USD' FROM unnest($2::uuid[], $3::text[], $4::text[]) AS t(id, name, email)",
@@ -94,7 +152,11 @@ async fn seed(owner_url: &str, tenant: Uuid, clients: usize) {
                 let i = (start + offset) * 3 + n;
                 contact_ids.push(Uuid::now_v7());
                 owners.push(*client);
-                full_names.push(format!("{} {}", GIVEN[i % GIVEN.len()], FIRST[(i / 7) % FIRST.len()]));
+                full_names.push(format!(
+                    "{} {}",
+                    GIVEN[i % GIVEN.len()],
+                    FIRST[(i / 7) % FIRST.len()]
+                ));
                 addresses.push(format!("person{i}@client{}.example", start + offset));
             }
         }
@@ -113,18 +175,34 @@ async fn seed(owner_url: &str, tenant: Uuid, clients: usize) {
         .await
         .expect("seed contacts");
     }
-    conn.batch_execute("ANALYZE clients; ANALYZE contacts;").await.expect("analyze");
+    conn.batch_execute("ANALYZE clients; ANALYZE contacts;")
+        .await
+        .expect("analyze");
 }
 
 /// Latencies of GETs of `urls`, `concurrency` at a time.
-async fn measure(http: &reqwest::Client, key: &str, urls: Vec<String>, concurrency: usize) -> Vec<Duration> {
+async fn measure(
+    http: &reqwest::Client,
+    key: &str,
+    urls: Vec<String>,
+    concurrency: usize,
+) -> Vec<Duration> {
     use futures::StreamExt;
     let started = Instant::now();
     let mut latencies: Vec<Duration> = futures::stream::iter(urls)
         .map(|url| async move {
             let t = Instant::now();
-            let response = http.get(&url).bearer_auth(key).send().await.expect("request");
-            assert!(response.status().is_success(), "{url}: {}", response.status());
+            let response = http
+                .get(&url)
+                .bearer_auth(key)
+                .send()
+                .await
+                .expect("request");
+            assert!(
+                response.status().is_success(),
+                "{url}: {}",
+                response.status()
+            );
             response.bytes().await.expect("body");
             t.elapsed()
         })
@@ -157,7 +235,12 @@ fn report(name: &str, latencies: &[Duration]) {
 }
 
 /// Walks `pages` pages of 50 by cursor; answers the latencies of the first and last ten.
-async fn paginate(http: &reqwest::Client, key: &str, base: &str, pages: usize) -> (Vec<Duration>, Vec<Duration>) {
+async fn paginate(
+    http: &reqwest::Client,
+    key: &str,
+    base: &str,
+    pages: usize,
+) -> (Vec<Duration>, Vec<Duration>) {
     let mut latencies = Vec::with_capacity(pages);
     let mut cursor: Option<String> = None;
     for _ in 0..pages {
@@ -166,9 +249,21 @@ async fn paginate(http: &reqwest::Client, key: &str, base: &str, pages: usize) -
             None => format!("{base}/api/v1/clients?limit=50"),
         };
         let t = Instant::now();
-        let page: serde_json::Value = http.get(&url).bearer_auth(key).send().await.expect("page").json().await.expect("json");
+        let page: serde_json::Value = http
+            .get(&url)
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("page")
+            .json()
+            .await
+            .expect("json");
         latencies.push(t.elapsed());
-        assert_eq!(page["data"].as_array().map(Vec::len), Some(50), "a full page");
+        assert_eq!(
+            page["data"].as_array().map(Vec::len),
+            Some(50),
+            "a full page"
+        );
         cursor = page["next_cursor"].as_str().map(str::to_owned);
     }
     (latencies[..10].to_vec(), latencies[pages - 10..].to_vec())
@@ -177,7 +272,9 @@ async fn paginate(http: &reqwest::Client, key: &str, base: &str, pages: usize) -
 async fn import(http: &reqwest::Client, key: &str, base: &str, rows: usize) {
     let mut csv = String::from("name,billing_email,currency,payment_terms,tags\n");
     for i in 0..rows {
-        csv.push_str(&format!("Imported {i} GmbH,ap{i}@imported.example,EUR,net_15,imported;bench\n"));
+        csv.push_str(&format!(
+            "Imported {i} GmbH,ap{i}@imported.example,EUR,net_15,imported;bench\n"
+        ));
     }
     let t = Instant::now();
     let response = http

@@ -59,8 +59,41 @@ async fn histories_from_the_server_replay_against_this_build() {
     let onboarding_id =
         engine::workflows::WorkflowKind::TenantOnboarding.workflow_id(tenant, &tenant.simple());
 
+    // The warranty watch: one scan, a short durable sleep, then continue-as-new; the
+    // first run's history is complete once the second run exists.
+    let watch = temporal
+        .start_warranty_watch(engine::workflows::warranty_watch::WarrantyWatchInput {
+            tenant: platform.tenant,
+            notice_days: 30,
+            interval_seconds: 1,
+        })
+        .await
+        .expect("start watch");
+    let first_watch_run = watch.run_id.clone().expect("run id");
+    let continued = keel_tests::eventually(Duration::from_secs(30), || async {
+        let first = temporal
+            .run_history_json(&watch.workflow_id, Some(&first_watch_run))
+            .await
+            .ok()?;
+        String::from_utf8_lossy(&first)
+            .contains("WorkflowExecutionContinuedAsNewEventAttributes")
+            .then_some(())
+    })
+    .await;
+    assert!(continued.is_some(), "the watch continued as new");
+    let watch_history = temporal
+        .run_history_json(&watch.workflow_id, Some(&first_watch_run))
+        .await
+        .expect("history");
+    temporal
+        .stop_warranty_watch(platform.tenant)
+        .await
+        .expect("stop watch");
+
     let replayer = WorkflowReplayer::new(
         WorkflowReplayerOptions::new()
+            .register_workflow::<engine::workflows::WarrantyWatch>()
+            .expect("register")
             .register_workflow::<engine::workflows::TenantOnboarding>()
             .expect("register")
             .register_workflow::<engine::workflows::SelfTest>()
@@ -76,8 +109,13 @@ async fn histories_from_the_server_replay_against_this_build() {
     for (name, workflow_id) in [
         ("tenant_onboarding", onboarding_id),
         ("self_test", self_test_id),
+        ("warranty_watch", String::new()),
     ] {
-        let json = temporal.history_json(&workflow_id).await.expect("history");
+        let json = if name == "warranty_watch" {
+            watch_history.clone()
+        } else {
+            temporal.history_json(&workflow_id).await.expect("history")
+        };
         replayer
             .replay_workflow(WorkflowHistory::from_json(&json).expect("parse"))
             .await

@@ -5,6 +5,7 @@ mod crash;
 mod histories;
 mod onboarding;
 mod runs;
+mod warranty;
 
 use keel_tests::app::json_with_status;
 use keel_tests::TestApp;
