@@ -163,16 +163,31 @@ fn read_records<'h>(
         }
         let record = result.map_err(|e| FileError::Malformed(e.to_string()))?;
         let line = record.position().map_or(0, |p| p.line());
-        let cells = columns
+        let cells: HashMap<&str, String> = columns
             .iter()
             .zip(record.iter())
             .filter(|(_, value)| !value.is_empty())
             .map(|(column, value)| (*column, value.to_owned()))
             .collect();
+        // PostgreSQL text cannot hold U+0000: such a cell is a row error, and the
+        // row never reaches a query.
+        let issues: Vec<FieldIssue> = cells
+            .iter()
+            .filter(|(_, value)| value.contains('\0'))
+            .map(|(column, _)| FieldIssue {
+                field: (*column).to_owned(),
+                message: "must not contain the NUL character (U+0000)".to_owned(),
+            })
+            .collect();
+        let cells = if issues.is_empty() {
+            cells
+        } else {
+            HashMap::new()
+        };
         records.push(Record {
             line,
             cells,
-            issues: Vec::new(),
+            issues,
         });
     }
     Ok(records)
@@ -410,6 +425,14 @@ mod tests {
         assert_eq!(parsed.rows.len(), 1);
         assert_eq!(parsed.issues[0].line, 3);
         assert_eq!(parsed.issues[0].message, "duplicates line 2");
+    }
+
+    #[test]
+    fn nul_characters_are_row_errors() {
+        let parsed = parse_clients(b"name,notes\nA\0B,x\nGood,\n").unwrap();
+        assert_eq!(parsed.issues[0].line, 2);
+        assert_eq!(parsed.issues[0].field, "name");
+        assert_eq!(parsed.rows.len(), 1);
     }
 
     #[test]
