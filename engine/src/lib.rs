@@ -13,6 +13,7 @@ pub mod identity;
 pub mod import;
 pub mod interactions;
 pub mod rbac;
+pub mod sla;
 pub mod tenancy;
 pub mod validation;
 pub mod workflows;
