@@ -15,6 +15,7 @@ pub mod interactions;
 pub mod rbac;
 pub mod sla;
 pub mod tenancy;
+pub mod tickets;
 pub mod validation;
 pub mod workflows;
 

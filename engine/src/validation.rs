@@ -175,6 +175,45 @@ pub fn tags(values: &[String]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// Declares a create input whose fields are all optional (validation decides which
+/// are required) and its PATCH twin, where each field is absent, `null` or a value;
+/// `apply_to` overlays a patch on an input built from the stored record, so create and
+/// update share one validation.
+macro_rules! input_and_patch {
+    (
+        $(#[$meta:meta])* $input:ident, $(#[$patch_meta:meta])* $patch:ident {
+            $( $(#[$field_meta:meta])* $field:ident : $ty:ty ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $input {
+            $( $(#[$field_meta])* #[serde(default)] pub $field: Option<$ty>, )*
+        }
+
+        $(#[$patch_meta])*
+        #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $patch {
+            $(
+                $(#[$field_meta])*
+                #[serde(default, deserialize_with = "crate::validation::patch_field")]
+                #[schema(value_type = Option<$ty>)]
+                pub $field: Option<Option<$ty>>,
+            )*
+        }
+
+        impl $patch {
+            /// Overlays the fields present in the patch on `input`.
+            pub fn apply_to(self, input: &mut $input) {
+                $( crate::validation::apply_patch(&mut input.$field, self.$field); )*
+            }
+        }
+    };
+}
+pub(crate) use input_and_patch;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,42 +261,3 @@ mod tests {
         assert_eq!(set.a, Some(Some("x".into())));
     }
 }
-
-/// Declares a create input whose fields are all optional (validation decides which
-/// are required) and its PATCH twin, where each field is absent, `null` or a value;
-/// `apply_to` overlays a patch on an input built from the stored record, so create and
-/// update share one validation.
-macro_rules! input_and_patch {
-    (
-        $(#[$meta:meta])* $input:ident, $(#[$patch_meta:meta])* $patch:ident {
-            $( $(#[$field_meta:meta])* $field:ident : $ty:ty ),* $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
-        #[serde(deny_unknown_fields)]
-        pub struct $input {
-            $( $(#[$field_meta])* #[serde(default)] pub $field: Option<$ty>, )*
-        }
-
-        $(#[$patch_meta])*
-        #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
-        #[serde(deny_unknown_fields)]
-        pub struct $patch {
-            $(
-                $(#[$field_meta])*
-                #[serde(default, deserialize_with = "crate::validation::patch_field")]
-                #[schema(value_type = Option<$ty>)]
-                pub $field: Option<Option<$ty>>,
-            )*
-        }
-
-        impl $patch {
-            /// Overlays the fields present in the patch on `input`.
-            pub fn apply_to(self, input: &mut $input) {
-                $( crate::validation::apply_patch(&mut input.$field, self.$field); )*
-            }
-        }
-    };
-}
-pub(crate) use input_and_patch;
