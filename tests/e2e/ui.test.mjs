@@ -80,3 +80,83 @@ test("a wrong password shows an error and no session", async () => {
     assert.ok(!cookies.some((c) => c.name === "keel_session"));
   });
 });
+
+test("an admin creates a client, adds a contact, and finds both by search", async () => {
+  await withPage(async (page) => {
+    await logIn(page, process.env.KEEL_PASSWORD);
+    await page.waitForURL(`${base}/`);
+    const stamp = Date.now();
+    const name = `Zürich Dental ${stamp}`;
+    const contactName = `Grete Brunner ${stamp}`;
+
+    await page.click("nav a[href='/clients']");
+    await page.waitForURL(`${base}/clients`);
+    await page.click("a:text('New client')");
+    await page.waitForURL(`${base}/clients/new`);
+    await page.fill("input[name=name]", name);
+    await page.fill("input[name=billing_email]", `billing+${stamp}@zurich-dental.example`);
+    await page.click("form[action='/clients'] button[type=submit]");
+    await page.waitForURL(/\/clients\/[0-9a-f-]{36}$/);
+    assert.equal((await page.textContent("h1")).trim(), name);
+    const clientUrl = page.url();
+
+    await page.click("a:text('Add contact')");
+    await page.waitForURL(/\/contacts\/new\?client_id=/);
+    await page.fill("input[name=full_name]", contactName);
+    await page.fill("input[name=email]", `grete+${stamp}@zurich-dental.example`);
+    await page.click("form[action='/contacts'] button[type=submit]");
+    await page.waitForURL(`${clientUrl}#contacts`);
+    assert.ok(await page.isVisible(`#contacts td:has-text("${contactName}")`), "the contact is listed on the client page");
+    await page.screenshot({ path: `${shots}/client.png`, fullPage: true });
+
+    await page.click("nav a[href='/clients']");
+    await page.waitForURL(`${base}/clients`);
+    assert.ok(await page.isVisible(`table a:text-is("${name}")`), "the new client is in the list");
+
+    // The search folds case and accents: "zurich" finds "Zürich".
+    await page.fill("input[name=q]", `zurich dental ${stamp}`);
+    await page.click("form[role=search] button[type=submit]");
+    await page.waitForURL(/\/clients\?q=zurich/);
+    const found = await page.$$eval("table tbody a", (links) => links.map((a) => a.textContent));
+    assert.deepEqual(found, [name]);
+    await page.goto(`${base}/clients?q=zurich`);
+    assert.ok(await page.isVisible(`table a:text-is("${name}")`), "q=zurich finds the client");
+    await page.screenshot({ path: `${shots}/clients.png`, fullPage: true });
+
+    await page.click("nav a[href='/contacts']");
+    await page.waitForURL(`${base}/contacts`);
+    await page.fill("input[name=q]", contactName);
+    await page.click("form[role=search] button[type=submit]");
+    await page.waitForURL(/\/contacts\?q=/);
+    const contacts = await page.$$eval("table tbody tr td:first-child", (cells) => cells.map((c) => c.textContent.trim()));
+    assert.deepEqual(contacts, [contactName]);
+    assert.ok(await page.isVisible(`table a:text-is("${name}")`), "the contact's client is named");
+  });
+});
+
+test("a bad billing e-mail is refused inline and creates no client", async () => {
+  await withPage(async (page) => {
+    await logIn(page, process.env.KEEL_PASSWORD);
+    await page.waitForURL(`${base}/`);
+    const name = `Bad Mail Clinic ${Date.now()}`;
+    await page.goto(`${base}/clients/new`);
+    await page.fill("input[name=name]", name);
+    // The browser accepts a domain without a dot; the server does not.
+    await page.fill("input[name=billing_email]", "billing@clinic");
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.url() === `${base}/clients` && r.request().method() === "POST"),
+      page.click("form[action='/clients'] button[type=submit]"),
+    ]);
+    assert.equal(response.status(), 422);
+    const error = await page.textContent(".field-error[data-field=billing_email]");
+    assert.match(error, /address/);
+    // What was typed is still there.
+    assert.equal(await page.inputValue("input[name=name]"), name);
+    assert.equal(await page.inputValue("input[name=billing_email]"), "billing@clinic");
+    await page.screenshot({ path: `${shots}/client-form-error.png`, fullPage: true });
+
+    await page.goto(`${base}/clients?status=all&q=${encodeURIComponent(name)}`);
+    assert.equal(await page.$$eval("table tbody tr", (rows) => rows.length), 0);
+    assert.ok(await page.isVisible("text=No clients match"));
+  });
+});

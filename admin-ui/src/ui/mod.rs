@@ -1,11 +1,23 @@
-//! The server-rendered admin UI: login, dashboard, users and API keys. Pages are
+//! The server-rendered admin UI: login, dashboard, users, API keys, runs, and the
+//! client records (clients, contacts, assets, interactions, CSV import). Pages are
 //! minijinja templates compiled into the binary; forms carry CSRF tokens.
 
+mod asset_detail;
+mod assets;
+mod client_detail;
+mod clients;
+mod contacts;
+mod forms;
+mod imports;
+mod lookups;
 mod pages;
+#[cfg(test)]
+mod render_tests;
 mod runs;
 mod session;
 
 use crate::AppState;
+use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -26,6 +38,29 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("runs.html", include_str!("../../templates/runs.html")),
     ("run.html", include_str!("../../templates/run.html")),
+    ("macros.html", include_str!("../../templates/macros.html")),
+    ("notice.html", include_str!("../../templates/notice.html")),
+    ("clients.html", include_str!("../../templates/clients.html")),
+    (
+        "client_form.html",
+        include_str!("../../templates/client_form.html"),
+    ),
+    ("client.html", include_str!("../../templates/client.html")),
+    (
+        "contacts.html",
+        include_str!("../../templates/contacts.html"),
+    ),
+    (
+        "contact_form.html",
+        include_str!("../../templates/contact_form.html"),
+    ),
+    ("assets.html", include_str!("../../templates/assets.html")),
+    ("asset.html", include_str!("../../templates/asset.html")),
+    (
+        "asset_form.html",
+        include_str!("../../templates/asset_form.html"),
+    ),
+    ("import.html", include_str!("../../templates/import.html")),
 ];
 
 /// The compiled page templates.
@@ -53,6 +88,40 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/runs", get(runs::runs))
         .route("/runs/self-test", post(runs::start_self_test))
         .route("/runs/{run_id}", get(runs::run))
+        .route("/clients", get(clients::list).post(clients::create))
+        .route("/clients/new", get(clients::new_form))
+        .route("/clients/{id}", get(client_detail::detail))
+        .route(
+            "/clients/{id}/edit",
+            get(clients::edit_form).post(clients::update),
+        )
+        .route("/clients/{id}/archive", post(client_detail::archive))
+        .route("/clients/{id}/locations", post(client_detail::add_location))
+        .route(
+            "/clients/{id}/interactions",
+            post(client_detail::log_interaction),
+        )
+        .route("/contacts", get(contacts::list).post(contacts::create))
+        .route("/contacts/new", get(contacts::new_form))
+        .route(
+            "/contacts/{id}/edit",
+            get(contacts::edit_form).post(contacts::update),
+        )
+        .route("/assets", get(assets::list).post(assets::create))
+        .route("/assets/new", get(assets::new_form))
+        .route("/assets/{id}", get(asset_detail::detail))
+        .route(
+            "/assets/{id}/edit",
+            get(assets::edit_form).post(assets::update),
+        )
+        .route(
+            "/import",
+            get(imports::form)
+                .post(imports::upload)
+                // Files are far larger than forms; only this route gets the CSV limit
+                // (plus room for the form's other fields and part headers).
+                .layer(DefaultBodyLimit::max(imports::MAX_UPLOAD_BYTES + 64 * 1024)),
+        )
         .route("/static/app.css", get(stylesheet))
 }
 

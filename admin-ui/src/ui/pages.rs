@@ -47,6 +47,41 @@ pub(super) fn csrf_failure() -> Response {
         .into_response()
 }
 
+/// A full page (nav included) saying why the request could not be served, so the
+/// user can go on from there instead of facing a bare message.
+pub(super) fn notice(
+    app: &AppState,
+    user: &SignedIn,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+) -> PageResult {
+    let ctx = context! { nav => nav(user), title, message };
+    Ok((status, render(app, "notice.html", ctx)?).into_response())
+}
+
+/// 403 for a user whose roles lack `permission`.
+pub(super) fn forbidden_page(
+    app: &AppState,
+    user: &SignedIn,
+    permission: Permission,
+) -> PageResult {
+    let message = format!("You lack the {} permission.", permission.name);
+    notice(app, user, StatusCode::FORBIDDEN, "Not allowed", &message)
+}
+
+/// 409 for a change to an archived record: it is kept for history, not edited.
+pub(super) fn archived_page(app: &AppState, user: &SignedIn, what: &str) -> PageResult {
+    let message = format!("This {what} is archived and can no longer be changed.");
+    notice(app, user, StatusCode::CONFLICT, "Archived", &message)
+}
+
+/// 404 for an unknown id, or one of another tenant (indistinguishable on purpose).
+pub(super) fn not_found_page(app: &AppState, user: &SignedIn, what: &str) -> PageResult {
+    let message = format!("There is no such {what}.");
+    notice(app, user, StatusCode::NOT_FOUND, "Not found", &message)
+}
+
 pub async fn login_form(State(app): State<AppState>) -> PageResult {
     render_login(&app, StatusCode::OK, None, "", "")
 }
