@@ -7,8 +7,10 @@ use crate::db::{Db, DbError, TenantTx};
 use crate::{effects, numbers, runs, self_test, tenants};
 use chrono::Utc;
 use engine::workflows::contracts::{
-    CloseRun, CloseRunActivity, FlagWarranties, FlagWarrantiesActivity, OpenRun, OpenRunActivity,
-    SeedAccessActivity, SeedOutcome, SeedSequencesActivity, StepRef, WriteMark, WriteMarkActivity,
+    CloseRun, CloseRunActivity, FireMilestone, FireMilestoneActivity, FlagWarranties,
+    FlagWarrantiesActivity, LoadSlaPlan, LoadSlaPlanActivity, OpenRun, OpenRunActivity,
+    RecordSlaState, RecordSlaStateActivity, SeedAccessActivity, SeedOutcome, SeedSequencesActivity,
+    SeedTicketDefaultsActivity, SlaPlan, StepRef, WriteMark, WriteMarkActivity,
 };
 use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
@@ -228,6 +230,18 @@ impl Onboarding {
         })
         .await
     }
+
+    #[activity(definition = SeedTicketDefaultsActivity)]
+    pub async fn seed_ticket_defaults(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        step: StepRef,
+    ) -> Result<SeedOutcome, ActivityError> {
+        seed_step(&self.db, &ctx, &step, "tickets.seed_defaults", |tx| {
+            Box::pin(crate::tickets::config::seed_defaults(tx))
+        })
+        .await
+    }
 }
 
 /// `selftest.*`: the canary's steps.
@@ -300,5 +314,55 @@ impl AssetSteps {
             work,
         )
         .await
+    }
+}
+
+/// `sla.*`: the TicketSla workflow's reads and writes.
+pub struct SlaSteps {
+    /// Application-role pool.
+    pub db: Db,
+}
+
+#[activities]
+impl SlaSteps {
+    #[activity(definition = LoadSlaPlanActivity)]
+    pub async fn load_plan(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: LoadSlaPlan,
+    ) -> Result<SlaPlan, ActivityError> {
+        // A read: no effect to record, and a retry simply reads again.
+        let mut tx = self.db.tenant_tx(input.step.tenant).await?;
+        let plan = crate::sla::load_plan(&mut tx, input.ticket_id).await?;
+        tx.commit().await?;
+        Ok(plan)
+    }
+
+    #[activity(definition = RecordSlaStateActivity)]
+    pub async fn record_state(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: RecordSlaState,
+    ) -> Result<(), ActivityError> {
+        let json = serde_json::json!({ "state": input.state, "audit": input.audit_event });
+        let step = input.step.clone();
+        let work: Work<()> =
+            Box::new(move |tx| Box::pin(async move { crate::sla::record_state(tx, &input).await }));
+        exactly_once(&self.db, &ctx, &step, "sla.record_state", json, work).await
+    }
+
+    #[activity(definition = FireMilestoneActivity)]
+    pub async fn fire_milestone(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: FireMilestone,
+    ) -> Result<(), ActivityError> {
+        let json =
+            serde_json::json!({ "milestone": input.milestone.key(), "due_at": input.due_at });
+        let step = input.step.clone();
+        let work: Work<()> = Box::new(move |tx| {
+            Box::pin(async move { crate::sla::fire_milestone(tx, &input).await })
+        });
+        exactly_once(&self.db, &ctx, &step, "sla.fire_milestone", json, work).await
     }
 }

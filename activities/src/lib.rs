@@ -23,8 +23,10 @@ pub mod records;
 pub mod runs;
 pub mod schema;
 pub mod self_test;
+pub mod sla;
 pub mod temporal;
 pub mod tenants;
+pub mod tickets;
 pub mod users;
 
 pub use db::{Db, DbError, TenantTx};

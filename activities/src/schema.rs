@@ -390,3 +390,223 @@ diesel::allow_tables_to_appear_in_same_query!(
     asset_changes,
     users,
 );
+
+diesel::table! {
+    business_hours (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        timezone -> Text,
+        is_24x7 -> Bool,
+        days -> Jsonb,
+        holidays -> Array<Date>,
+        yearly_holidays -> Array<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sla_policies (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        business_hours_id -> Nullable<Uuid>,
+        is_default -> Bool,
+        targets -> Jsonb,
+        notify_percents -> Array<Int4>,
+        escalation_percents -> Array<Int4>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ticket_statuses (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        is_closed -> Bool,
+        is_default -> Bool,
+        pauses_sla -> Bool,
+        sort_order -> Int4,
+    }
+}
+
+diesel::table! {
+    ticket_priorities (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        level -> Int2,
+        is_default -> Bool,
+        sort_order -> Int4,
+    }
+}
+
+diesel::table! {
+    boards (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        is_default -> Bool,
+        itil_mode -> Bool,
+        default_priority_id -> Nullable<Uuid>,
+        default_assignee_id -> Nullable<Uuid>,
+        sla_policy_id -> Nullable<Uuid>,
+        escalation_managers -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tickets (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        number -> Text,
+        title -> Text,
+        description -> Text,
+        client_id -> Uuid,
+        contact_id -> Nullable<Uuid>,
+        board_id -> Uuid,
+        status_id -> Uuid,
+        priority_id -> Uuid,
+        category -> Nullable<Text>,
+        subcategory -> Nullable<Text>,
+        assigned_to -> Nullable<Uuid>,
+        due_at -> Nullable<Timestamptz>,
+        tags -> Array<Text>,
+        origin -> Text,
+        response_state -> Nullable<Text>,
+        attributes -> Jsonb,
+        impact -> Nullable<Int2>,
+        urgency -> Nullable<Int2>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+        sla_policy_id -> Nullable<Uuid>,
+        sla_state -> Text,
+        sla_started_at -> Nullable<Timestamptz>,
+        response_due_at -> Nullable<Timestamptz>,
+        first_response_at -> Nullable<Timestamptz>,
+        response_met -> Nullable<Bool>,
+        resolution_due_at -> Nullable<Timestamptz>,
+        resolved_at -> Nullable<Timestamptz>,
+        resolution_met -> Nullable<Bool>,
+        sla_paused_at -> Nullable<Timestamptz>,
+        sla_paused_seconds -> Int8,
+        escalation_level -> Int2,
+        search_key -> Text,
+    }
+}
+
+diesel::table! {
+    /// A view (security_invoker): tickets with status, priority and board names.
+    ticket_details (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        number -> Text,
+        title -> Text,
+        description -> Text,
+        client_id -> Uuid,
+        contact_id -> Nullable<Uuid>,
+        board_id -> Uuid,
+        board -> Text,
+        status_id -> Uuid,
+        status -> Text,
+        is_closed -> Bool,
+        pauses_sla -> Bool,
+        priority_id -> Uuid,
+        priority -> Text,
+        priority_level -> Int2,
+        category -> Nullable<Text>,
+        subcategory -> Nullable<Text>,
+        assigned_to -> Nullable<Uuid>,
+        due_at -> Nullable<Timestamptz>,
+        tags -> Array<Text>,
+        origin -> Text,
+        response_state -> Nullable<Text>,
+        attributes -> Jsonb,
+        impact -> Nullable<Int2>,
+        urgency -> Nullable<Int2>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+        sla_policy_id -> Nullable<Uuid>,
+        sla_state -> Text,
+        sla_started_at -> Nullable<Timestamptz>,
+        response_due_at -> Nullable<Timestamptz>,
+        first_response_at -> Nullable<Timestamptz>,
+        response_met -> Nullable<Bool>,
+        resolution_due_at -> Nullable<Timestamptz>,
+        resolved_at -> Nullable<Timestamptz>,
+        resolution_met -> Nullable<Bool>,
+        sla_paused_at -> Nullable<Timestamptz>,
+        sla_paused_seconds -> Int8,
+        escalation_level -> Int2,
+        search_key -> Text,
+        additional_agents -> Array<Uuid>,
+    }
+}
+
+diesel::table! {
+    ticket_agents (tenant, ticket_id, user_id) {
+        tenant -> Uuid,
+        ticket_id -> Uuid,
+        user_id -> Uuid,
+        role -> Text,
+        added_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ticket_comments (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        ticket_id -> Uuid,
+        body -> Text,
+        is_internal -> Bool,
+        author_kind -> Text,
+        author_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ticket_comment_edits (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        comment_id -> Uuid,
+        previous_body -> Text,
+        edited_by -> Nullable<Uuid>,
+        edited_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sla_audit_log (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        ticket_id -> Uuid,
+        event -> Text,
+        details -> Jsonb,
+        dedup_key -> Text,
+        occurred_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    tickets,
+    ticket_details,
+    ticket_statuses,
+    ticket_priorities,
+    boards,
+    ticket_agents,
+    ticket_comments,
+    sla_policies,
+    business_hours,
+);

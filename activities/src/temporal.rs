@@ -3,9 +3,10 @@
 
 use engine::workflows::onboarding::{OnboardingInput, OnboardingResult};
 use engine::workflows::self_test::{Note, SelfTestInput, SelfTestResult};
+use engine::workflows::ticket_sla::{self, SlaSignal, SlaView, TicketSlaInput};
 use engine::workflows::warranty_watch::WarrantyWatchInput;
 use engine::workflows::{
-    task_queue, SelfTest, TenantOnboarding, WarrantyWatch, WorkflowKind, PLATFORM_QUEUE,
+    task_queue, SelfTest, TenantOnboarding, TicketSla, WarrantyWatch, WorkflowKind, PLATFORM_QUEUE,
 };
 use engine::TenantId;
 use std::time::Duration;
@@ -161,6 +162,69 @@ impl Temporal {
             }),
             Err(other) => Err(TemporalError::Rpc(other.to_string())),
         }
+    }
+
+    /// Starts the SLA workflow of a ticket unless it already runs (a closed ticket's
+    /// finished workflow is started anew, e.g. on reopening).
+    pub async fn start_ticket_sla(
+        &self,
+        input: TicketSlaInput,
+    ) -> Result<StartedRun, TemporalError> {
+        let workflow_id = ticket_sla::workflow_id(input.tenant, input.ticket_id);
+        let options = WorkflowStartOptions::new(self.platform_queue(), workflow_id.clone())
+            .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
+            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+            .build();
+        match self
+            .client
+            .start_workflow(TicketSla::run, input, options)
+            .await
+        {
+            Ok(handle) => Ok(StartedRun {
+                workflow_id,
+                run_id: handle.run_id().map(str::to_owned),
+            }),
+            Err(WorkflowStartError::AlreadyStarted { run_id, .. }) => Ok(StartedRun {
+                workflow_id,
+                run_id,
+            }),
+            Err(other) => Err(TemporalError::Rpc(other.to_string())),
+        }
+    }
+
+    /// Delivers a change to a ticket's running SLA workflow.
+    pub async fn signal_ticket_sla(
+        &self,
+        tenant: TenantId,
+        ticket: uuid::Uuid,
+        signal: SlaSignal,
+    ) -> Result<(), TemporalError> {
+        self.client
+            .get_workflow_handle::<TicketSla>(ticket_sla::workflow_id(tenant, ticket))
+            .signal(TicketSla::changed, signal, WorkflowSignalOptions::default())
+            .await
+            .map_err(|e| match e {
+                WorkflowInteractionError::NotFound(_) => TemporalError::NotFound,
+                other => TemporalError::Rpc(other.to_string()),
+            })
+    }
+
+    /// The SLA workflow's view of a ticket's clock.
+    pub async fn ticket_sla_state(
+        &self,
+        tenant: TenantId,
+        ticket: uuid::Uuid,
+    ) -> Result<SlaView, TemporalError> {
+        self.client
+            .get_workflow_handle::<TicketSla>(ticket_sla::workflow_id(tenant, ticket))
+            .query(TicketSla::state, (), Default::default())
+            .await
+            .map_err(|e| match e {
+                temporalio_client::errors::WorkflowQueryError::NotFound(_) => {
+                    TemporalError::NotFound
+                }
+                other => TemporalError::Rpc(other.to_string()),
+            })
     }
 
     /// Terminates the warranty watch of `tenant` (for tests and tenant shutdown).

@@ -55,6 +55,7 @@ pub async fn create_tenant(db: &Db, slug: &Slug, name: &str) -> Result<Tenant, T
     let tenant = insert_tenant_in(&mut tx, slug, name).await?;
     seed_access(&mut tx).await?;
     numbers::seed_defaults(&mut tx).await?;
+    crate::tickets::config::seed_defaults(&mut tx).await?;
     tx.commit().await?;
     Ok(tenant)
 }

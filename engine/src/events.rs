@@ -83,6 +83,30 @@ pub enum DomainEvent {
     /// An asset's warranty ends within the notice window; `changed` is empty.
     #[serde(rename = "asset.warranty_expiring")]
     AssetWarrantyExpiring(RecordRef),
+    /// A ticket was opened.
+    #[serde(rename = "ticket.created")]
+    TicketCreated(TicketEvent),
+    /// A ticket's fields changed; `changed` names them.
+    #[serde(rename = "ticket.updated")]
+    TicketUpdated(TicketEvent),
+    /// A ticket moved to another status.
+    #[serde(rename = "ticket.status_changed")]
+    TicketStatusChanged(TicketEvent),
+    /// A ticket got a new assignee (`user_id`).
+    #[serde(rename = "ticket.assigned")]
+    TicketAssigned(TicketEvent),
+    /// A comment was added; `first_response` marks the first public technician reply.
+    #[serde(rename = "ticket.comment_added")]
+    TicketCommentAdded(TicketEvent),
+    /// A notification threshold of an SLA target was crossed.
+    #[serde(rename = "ticket.sla_warning")]
+    TicketSlaWarning(TicketEvent),
+    /// An SLA target was missed.
+    #[serde(rename = "ticket.sla_breached")]
+    TicketSlaBreached(TicketEvent),
+    /// A ticket escalated to `level`.
+    #[serde(rename = "ticket.escalated")]
+    TicketEscalated(TicketEvent),
     /// A free-form event for tests and integrations (`test.ping`).
     #[serde(rename = "test.ping")]
     TestPing {
@@ -112,6 +136,14 @@ impl DomainEvent {
             DomainEvent::AssetUpdated(_) => "asset.updated",
             DomainEvent::AssetArchived(_) => "asset.archived",
             DomainEvent::AssetWarrantyExpiring(_) => "asset.warranty_expiring",
+            DomainEvent::TicketCreated(_) => "ticket.created",
+            DomainEvent::TicketUpdated(_) => "ticket.updated",
+            DomainEvent::TicketStatusChanged(_) => "ticket.status_changed",
+            DomainEvent::TicketAssigned(_) => "ticket.assigned",
+            DomainEvent::TicketCommentAdded(_) => "ticket.comment_added",
+            DomainEvent::TicketSlaWarning(_) => "ticket.sla_warning",
+            DomainEvent::TicketSlaBreached(_) => "ticket.sla_breached",
+            DomainEvent::TicketEscalated(_) => "ticket.escalated",
             DomainEvent::TestPing { .. } => "test.ping",
         }
     }
@@ -135,6 +167,14 @@ impl DomainEvent {
         "asset.updated",
         "asset.archived",
         "asset.warranty_expiring",
+        "ticket.created",
+        "ticket.updated",
+        "ticket.status_changed",
+        "ticket.assigned",
+        "ticket.comment_added",
+        "ticket.sla_warning",
+        "ticket.sla_breached",
+        "ticket.escalated",
         "test.ping",
     ];
 }
@@ -161,6 +201,47 @@ impl RecordRef {
             changed: Vec::new(),
         }
     }
+}
+
+/// What a ticket event is about; each event fills the fields that concern it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TicketEvent {
+    /// The ticket.
+    pub id: Uuid,
+    /// Its client.
+    pub client_id: Uuid,
+    /// Its number, e.g. `T-000123`.
+    pub number: String,
+    /// For updates, the fields that changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
+    /// The status (name) after the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Whether that status closes the ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_closed: Option<bool>,
+    /// Whether that status pauses the SLA clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pauses_sla: Option<bool>,
+    /// A user (the new assignee, the escalation manager).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Uuid>,
+    /// A comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment_id: Option<Uuid>,
+    /// The comment is the first public technician reply.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub first_response: bool,
+    /// The SLA target concerned (`response`, `resolution`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measure: Option<String>,
+    /// Percent of the target reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<u32>,
+    /// Escalation level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<u8>,
 }
 
 /// An event with the facts every event carries.

@@ -19,7 +19,7 @@ pub mod tickets;
 pub mod validation;
 pub mod workflows;
 
-pub use events::{DomainEvent, EventEnvelope, RecordRef};
+pub use events::{DomainEvent, EventEnvelope, RecordRef, TicketEvent};
 pub use identity::{Email, EmailError};
 pub use rbac::{Permission, ShippedRole, SHIPPED_ROLES};
 pub use tenancy::{Slug, SlugError, TenantId};

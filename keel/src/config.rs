@@ -196,6 +196,13 @@ impl Config {
             &self.redis_prefix,
         );
         settings.task_queue_prefix = self.task_queue_prefix.clone();
+        if let Some(seconds) = std::env::var("KEEL_SLA_SECONDS_PER_MINUTE")
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+            .filter(|s| (1..=60).contains(s))
+        {
+            settings.sla_seconds_per_minute = seconds;
+        }
         settings
     }
 }

@@ -3,6 +3,7 @@ CREATE OR REPLACE VIEW client_timeline WITH (security_invoker = true) AS
          coalesce(nullif(subject, ''), kind) AS title, notes AS detail, kind AS label
     FROM interactions
    WHERE archived_at IS NULL;
+DROP VIEW ticket_details;
 DROP FUNCTION keel_seed_ticket_defaults(uuid);
 ALTER TABLE interactions DROP CONSTRAINT interactions_tenant_ticket_id_fkey;
 DROP TABLE sla_audit_log;

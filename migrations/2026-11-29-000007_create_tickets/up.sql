@@ -246,6 +246,24 @@ $$;
 GRANT EXECUTE ON FUNCTION keel_seed_ticket_defaults(uuid) TO keel_app;
 SELECT keel_seed_ticket_defaults(id) FROM tenants;
 
+-- Tickets with the names of their status, priority and board, for reads.
+CREATE VIEW ticket_details WITH (security_invoker = true) AS
+  SELECT t.tenant, t.id, t.number, t.title, t.description, t.client_id, t.contact_id,
+         t.board_id, b.name AS board, t.status_id, s.name AS status, s.is_closed, s.pauses_sla,
+         t.priority_id, p.name AS priority, p.level AS priority_level, t.category, t.subcategory,
+         t.assigned_to, t.due_at, t.tags, t.origin, t.response_state, t.attributes, t.impact,
+         t.urgency, t.created_by, t.created_at, t.updated_at, t.closed_at, t.sla_policy_id,
+         t.sla_state, t.sla_started_at, t.response_due_at, t.first_response_at, t.response_met,
+         t.resolution_due_at, t.resolved_at, t.resolution_met, t.sla_paused_at,
+         t.sla_paused_seconds, t.escalation_level, t.search_key,
+         coalesce((SELECT array_agg(a.user_id ORDER BY a.added_at) FROM ticket_agents a
+                    WHERE a.tenant = t.tenant AND a.ticket_id = t.id), '{}') AS additional_agents
+    FROM tickets t
+    JOIN ticket_statuses s ON s.tenant = t.tenant AND s.id = t.status_id
+    JOIN ticket_priorities p ON p.tenant = t.tenant AND p.id = t.priority_id
+    JOIN boards b ON b.tenant = t.tenant AND b.id = t.board_id;
+GRANT SELECT ON ticket_details TO keel_app;
+
 CREATE OR REPLACE VIEW client_timeline WITH (security_invoker = true) AS
   SELECT tenant, client_id, 'interaction'::text AS entry_type, id AS entry_id, occurred_at,
          coalesce(nullif(subject, ''), kind) AS title, notes AS detail, kind AS label

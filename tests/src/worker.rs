@@ -21,6 +21,8 @@ pub fn settings(app: &TestApp) -> workers::WorkerSettings {
     settings.task_queue_prefix = app.task_queue_prefix.clone();
     settings.max_workflow_tasks = 8;
     settings.max_activities = 8;
+    // SLA targets in tests are seconds, not minutes.
+    settings.sla_seconds_per_minute = 1;
     settings
 }
 
@@ -117,6 +119,7 @@ pub fn worker_process(app: &TestApp) -> WorkerProcess {
         .env("KEEL_TASK_QUEUE_PREFIX", &app.task_queue_prefix)
         .env("KEEL_REDIS_PREFIX", &app.redis_prefix)
         .env("KEEL_LOG", "warn")
+        .env("KEEL_SLA_SECONDS_PER_MINUTE", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()

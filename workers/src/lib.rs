@@ -4,12 +4,12 @@
 
 mod starter;
 
-use activities::durable::{AssetSteps, Onboarding, RunRecorder, SelfTestSteps};
+use activities::durable::{AssetSteps, Onboarding, RunRecorder, SelfTestSteps, SlaSteps};
 use activities::events::consumer::{Consumer, ConsumerSettings};
 use activities::events::relay::{Relay, RelaySettings};
 use activities::temporal::Temporal;
 use activities::Db;
-use engine::workflows::{SelfTest, TenantOnboarding, WarrantyWatch};
+use engine::workflows::{SelfTest, TenantOnboarding, TicketSla, WarrantyWatch};
 use std::future::Future;
 use std::time::Duration;
 use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
@@ -35,6 +35,9 @@ pub struct WorkerSettings {
     pub max_activities: usize,
     /// Whether this process also runs the outbox relay and the workflow starter.
     pub run_event_bus: bool,
+    /// Real seconds per SLA minute for new TicketSla runs: 60, except in tests that
+    /// shrink SLA targets to seconds (`KEEL_SLA_SECONDS_PER_MINUTE`).
+    pub sla_seconds_per_minute: u32,
 }
 
 impl WorkerSettings {
@@ -54,6 +57,7 @@ impl WorkerSettings {
             max_workflow_tasks: 50,
             max_activities: 50,
             run_event_bus: true,
+            sla_seconds_per_minute: 60,
         }
     }
 }
@@ -96,10 +100,13 @@ pub async fn run(
         .map_err(sdk)?
         .register_workflow::<WarrantyWatch>()
         .map_err(sdk)?
+        .register_workflow::<TicketSla>()
+        .map_err(sdk)?
         .register_activities(RunRecorder { db: db.clone() })
         .register_activities(Onboarding { db: db.clone() })
         .register_activities(SelfTestSteps { db: db.clone() })
         .register_activities(AssetSteps { db: db.clone() })
+        .register_activities(SlaSteps { db: db.clone() })
         .max_cached_workflows(1000)
         .tuner(
             TunerHolder::builder()
@@ -143,7 +150,7 @@ pub async fn run(
         let consumer = Consumer::join(
             redis,
             consumer_settings,
-            starter::WorkflowStarter::new(temporal.clone()),
+            starter::WorkflowStarter::new(temporal.clone(), settings.sla_seconds_per_minute),
         )
         .await?;
         background.push(tokio::spawn(consumer.run(stopped(stop_rx.clone()))));

@@ -4,8 +4,10 @@
 
 use activities::events::consumer::EventHandler;
 use activities::temporal::Temporal;
+use activities::temporal::TemporalError;
+use engine::workflows::ticket_sla::{SlaSignal, TicketSlaInput};
 use engine::workflows::warranty_watch::WarrantyWatchInput;
-use engine::{DomainEvent, EventEnvelope};
+use engine::{DomainEvent, EventEnvelope, TicketEvent};
 
 /// The consumer group name.
 pub const GROUP: &str = "workflow-starter";
@@ -13,12 +15,54 @@ pub const GROUP: &str = "workflow-starter";
 /// Starts workflows for events.
 pub struct WorkflowStarter {
     temporal: Temporal,
+    sla_seconds_per_minute: u32,
 }
 
 impl WorkflowStarter {
     /// A starter using `temporal`.
-    pub fn new(temporal: Temporal) -> Self {
-        WorkflowStarter { temporal }
+    pub fn new(temporal: Temporal, sla_seconds_per_minute: u32) -> Self {
+        WorkflowStarter {
+            temporal,
+            sla_seconds_per_minute,
+        }
+    }
+
+    /// Makes sure the ticket's SLA workflow runs, then hands it `signal`. A workflow
+    /// that ended (closed ticket) is started anew: it reloads the ticket's state.
+    async fn to_ticket_sla(
+        &self,
+        event: &EventEnvelope,
+        ticket: &TicketEvent,
+        signal: Option<SlaSignal>,
+    ) -> Result<(), String> {
+        let input = TicketSlaInput {
+            tenant: event.tenant,
+            ticket_id: ticket.id,
+            seconds_per_minute: self.sla_seconds_per_minute,
+        };
+        self.temporal
+            .start_ticket_sla(input.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(signal) = signal else { return Ok(()) };
+        match self
+            .temporal
+            .signal_ticket_sla(event.tenant, ticket.id, signal.clone())
+            .await
+        {
+            Err(TemporalError::NotFound) => {
+                // It completed between our start and signal: start it again and retry.
+                self.temporal
+                    .start_ticket_sla(input)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                self.temporal
+                    .signal_ticket_sla(event.tenant, ticket.id, signal)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            other => other.map_err(|e| e.to_string()),
+        }
     }
 }
 
@@ -40,7 +84,40 @@ impl EventHandler for WorkflowStarter {
                 .await
                 .map(drop)
                 .map_err(|e| e.to_string()),
-            // Further subscribers (SLA on ticket.created, playbooks) are added here;
+            DomainEvent::TicketCreated(ticket) => self.to_ticket_sla(event, ticket, None).await,
+            DomainEvent::TicketStatusChanged(ticket) => {
+                let signal = SlaSignal::StatusChanged {
+                    at: event.occurred_at,
+                    is_closed: ticket.is_closed.unwrap_or(false),
+                    pauses: ticket.pauses_sla.unwrap_or(false),
+                };
+                self.to_ticket_sla(event, ticket, Some(signal)).await
+            }
+            DomainEvent::TicketUpdated(ticket) => {
+                let at = event.occurred_at;
+                let signal = if ticket
+                    .changed
+                    .iter()
+                    .any(|c| c == "board" || c == "client_id")
+                {
+                    Some(SlaSignal::PolicyChanged { at })
+                } else if ticket.changed.iter().any(|c| c == "priority") {
+                    Some(SlaSignal::PriorityChanged { at })
+                } else {
+                    None
+                };
+                match signal {
+                    Some(signal) => self.to_ticket_sla(event, ticket, Some(signal)).await,
+                    None => Ok(()),
+                }
+            }
+            DomainEvent::TicketCommentAdded(ticket) if ticket.first_response => {
+                let signal = SlaSignal::FirstResponse {
+                    at: event.occurred_at,
+                };
+                self.to_ticket_sla(event, ticket, Some(signal)).await
+            }
+            // Further subscribers (notifications, playbooks) are added here;
             // every other event starts no workflow.
             _ => Ok(()),
         }

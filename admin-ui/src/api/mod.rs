@@ -10,6 +10,8 @@ pub mod imports;
 pub mod interactions;
 pub mod pagination;
 pub mod tenants;
+pub mod ticket_settings;
+pub mod tickets;
 pub mod users;
 pub mod workflow_runs;
 
@@ -30,7 +32,7 @@ use utoipa_axum::routes;
     info(title = "Keel API", version = "1", description = "The REST API of Keel PSA. Errors are application/problem+json; lists are cursor-paginated; POSTs accept an Idempotency-Key header."),
     modifiers(&BearerAuth),
     components(schemas(Problem)),
-    tags((name = "users", description = "People of the tenant"), (name = "api-keys", description = "The caller's API keys"), (name = "audit", description = "The tenant's audit trail"), (name = "tenants", description = "Tenants (platform admins)"), (name = "workflow-runs", description = "Durable processes and their signals"), (name = "clients", description = "Clients, their locations, merges and timeline"), (name = "contacts", description = "People at clients"), (name = "interactions", description = "Calls, e-mails, meetings and notes"), (name = "assets", description = "Clients' devices, types and relationships"), (name = "imports", description = "CSV import"))
+    tags((name = "users", description = "People of the tenant"), (name = "api-keys", description = "The caller's API keys"), (name = "audit", description = "The tenant's audit trail"), (name = "tenants", description = "Tenants (platform admins)"), (name = "workflow-runs", description = "Durable processes and their signals"), (name = "clients", description = "Clients, their locations, merges and timeline"), (name = "contacts", description = "People at clients"), (name = "interactions", description = "Calls, e-mails, meetings and notes"), (name = "assets", description = "Clients' devices, types and relationships"), (name = "imports", description = "CSV import"), (name = "tickets", description = "Tickets, comments and their SLA"), (name = "ticket-settings", description = "Statuses, priorities, boards, SLA policies, business hours"))
 )]
 struct ApiDoc;
 
@@ -102,6 +104,23 @@ fn documented_routes() -> OpenApiRouter<AppState> {
             .routes(routes!(assets::remove_relationship))
             .routes(routes!(assets::list_asset_types, assets::create_asset_type))
             .routes(routes!(assets::update_asset_type))
+            .routes(routes!(tickets::list_tickets, tickets::create_ticket))
+            .routes(routes!(tickets::get_ticket, tickets::update_ticket))
+            .routes(routes!(tickets::list_comments, tickets::add_comment))
+            .routes(routes!(tickets::edit_comment))
+            .routes(routes!(tickets::sla_audit))
+            .routes(routes!(ticket_settings::list_statuses))
+            .routes(routes!(ticket_settings::list_priorities))
+            .routes(routes!(ticket_settings::list_boards))
+            .routes(routes!(ticket_settings::update_board))
+            .routes(routes!(
+                ticket_settings::list_policies,
+                ticket_settings::create_policy
+            ))
+            .routes(routes!(
+                ticket_settings::list_business_hours,
+                ticket_settings::create_business_hours
+            ))
             .merge(
                 OpenApiRouter::new()
                     .routes(routes!(imports::import_csv))

@@ -123,10 +123,18 @@ impl SlaClock {
         self.instant_of(measure, 100)
     }
 
-    /// Whether the target was met: `None` while it runs (or has no target).
+    /// Whether the target was met: `None` while it runs and is not yet breached (or
+    /// has no target); `Some(false)` as soon as its breach fired.
     pub fn met(&self, measure: Measure) -> Option<bool> {
-        let done = self.clock(measure)?.done_at?;
-        Some(self.due_at(measure).is_none_or(|due| done <= due))
+        let clock = self.clock(measure)?;
+        let breached = self.fired.contains(&Milestone::Threshold {
+            measure,
+            percent: 100,
+        });
+        match clock.done_at {
+            Some(done) => Some(!breached && self.due_at(measure).is_none_or(|due| done <= due)),
+            None => breached.then_some(false),
+        }
     }
 
     /// Every milestone of this clock, fired or not.

@@ -70,6 +70,12 @@ pub struct CloseRun {
 }
 
 contract! {
+    /// `tickets.seed_defaults`: the tenant's ticket statuses, priorities and default
+    /// board (idempotent).
+    SeedTicketDefaultsActivity = "tickets.seed_defaults", StepRef => SeedOutcome
+}
+
+contract! {
     /// `runs.open`: inserts the run's row (idempotent).
     OpenRunActivity = "runs.open", OpenRun => ()
 }
@@ -127,4 +133,116 @@ contract! {
     /// whose warranty ends soon and were not flagged for that date yet; answers how
     /// many (exactly once per step).
     FlagWarrantiesActivity = "assets.flag_expiring_warranties", FlagWarranties => u64
+}
+
+/// `sla.load_plan`: what a ticket's SLA clock needs, read from the database.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoadSlaPlan {
+    /// The step (its tenant is the ticket's).
+    pub step: StepRef,
+    /// The ticket.
+    pub ticket_id: uuid::Uuid,
+}
+
+/// A ticket's SLA facts as stored, with the targets of its current priority under its
+/// resolved policy (client → board → tenant default).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SlaPlan {
+    /// The ticket exists (a deleted tenant's ticket does not).
+    pub found: bool,
+    /// When the ticket was opened: the clock's start.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// The policy in force, if any.
+    pub policy_id: Option<uuid::Uuid>,
+    /// The priority's name.
+    pub priority: String,
+    /// Response target in minutes.
+    pub response_minutes: Option<u32>,
+    /// Resolution target in minutes.
+    pub resolution_minutes: Option<u32>,
+    /// Notification thresholds (percent).
+    pub notify_percents: Vec<u32>,
+    /// Escalation thresholds (percent), levels 1..3.
+    pub escalation_percents: Vec<u32>,
+    /// The schedule (always open for 24×7 targets or policies without hours).
+    pub schedule: crate::sla::Schedule,
+    /// The status closes the ticket.
+    pub is_closed: bool,
+    /// The status pauses the clock.
+    pub pauses: bool,
+    /// Recorded first response.
+    pub first_response_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Recorded resolution.
+    pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Business seconds paused so far.
+    pub paused_seconds: i64,
+    /// Paused since (a pausing status, or closed), as stored.
+    pub paused_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Keys of milestones already recorded (never fired again).
+    pub fired: Vec<String>,
+}
+
+/// `sla.record_state`: the SLA columns of a ticket and, optionally, an audit entry.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RecordSlaState {
+    /// The step.
+    pub step: StepRef,
+    /// The ticket.
+    pub ticket_id: uuid::Uuid,
+    /// `running`, `paused`, `no_target` or `completed`.
+    pub state: String,
+    /// The policy in force.
+    pub policy_id: Option<uuid::Uuid>,
+    /// When the clock started.
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// Response due.
+    pub response_due_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// First response.
+    pub first_response_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Response met.
+    pub response_met: Option<bool>,
+    /// Resolution due.
+    pub resolution_due_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Resolved.
+    pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Resolution met.
+    pub resolution_met: Option<bool>,
+    /// Paused since.
+    pub paused_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Business seconds paused.
+    pub paused_seconds: i64,
+    /// An `sla_audit_log` event to record with this state (`sla_started`, `sla_paused`, …).
+    pub audit_event: Option<String>,
+    /// Its details.
+    pub audit_details: serde_json::Value,
+}
+
+/// `sla.fire_milestone`: a threshold, escalation or breach reached.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FireMilestone {
+    /// The step.
+    pub step: StepRef,
+    /// The ticket.
+    pub ticket_id: uuid::Uuid,
+    /// What fired.
+    pub milestone: crate::sla::Milestone,
+    /// When it was due.
+    pub due_at: chrono::DateTime<chrono::Utc>,
+}
+
+contract! {
+    /// `sla.load_plan`: reads the ticket's SLA facts and targets.
+    LoadSlaPlanActivity = "sla.load_plan", LoadSlaPlan => SlaPlan
+}
+
+contract! {
+    /// `sla.record_state`: writes the ticket's SLA columns and an audit entry (idempotent).
+    RecordSlaStateActivity = "sla.record_state", RecordSlaState => ()
+}
+
+contract! {
+    /// `sla.fire_milestone`: emits the warning/breach event, marks a breached target,
+    /// or escalates (adds the level's manager, raises the level; never to the same
+    /// or a lower level), with an `sla_audit_log` entry; exactly once per milestone.
+    FireMilestoneActivity = "sla.fire_milestone", FireMilestone => ()
 }

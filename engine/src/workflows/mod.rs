@@ -9,6 +9,7 @@ pub mod contracts;
 pub mod onboarding;
 pub mod run_record;
 pub mod self_test;
+pub mod ticket_sla;
 pub mod warranty_watch;
 
 use crate::TenantId;
@@ -19,6 +20,7 @@ use temporalio_sdk::ActivityOptions;
 
 pub use onboarding::TenantOnboarding;
 pub use self_test::SelfTest;
+pub use ticket_sla::TicketSla;
 pub use warranty_watch::WarrantyWatch;
 
 /// The base name of the task queue of platform processes (onboarding, self tests).
@@ -40,6 +42,8 @@ pub enum WorkflowKind {
     SelfTest,
     /// A tenant's daily warranty scan ([`WarrantyWatch`]).
     WarrantyWatch,
+    /// A ticket's SLA clock ([`TicketSla`]).
+    TicketSla,
 }
 
 impl WorkflowKind {
@@ -49,6 +53,7 @@ impl WorkflowKind {
             WorkflowKind::TenantOnboarding => "tenant_onboarding",
             WorkflowKind::SelfTest => "self_test",
             WorkflowKind::WarrantyWatch => "warranty_watch",
+            WorkflowKind::TicketSla => "ticket_sla",
         }
     }
 
@@ -58,6 +63,7 @@ impl WorkflowKind {
             WorkflowKind::TenantOnboarding,
             WorkflowKind::SelfTest,
             WorkflowKind::WarrantyWatch,
+            WorkflowKind::TicketSla,
         ]
         .into_iter()
         .find(|k| k.name() == name)
@@ -69,6 +75,7 @@ impl WorkflowKind {
             WorkflowKind::TenantOnboarding => "TenantOnboarding",
             WorkflowKind::SelfTest => "SelfTest",
             WorkflowKind::WarrantyWatch => "WarrantyWatch",
+            WorkflowKind::TicketSla => "TicketSla",
         }
     }
 
@@ -78,8 +85,15 @@ impl WorkflowKind {
     }
 }
 
-/// The tenant a workflow id belongs to, if it is a Keel workflow id.
+/// The tenant a workflow id belongs to, if it is a Keel workflow id: either
+/// `<tenant>:<kind>:<key>` or a ticket's `sla-<tenant>-<ticket>`.
 pub fn tenant_of_workflow_id(workflow_id: &str) -> Option<TenantId> {
+    if let Some(rest) = workflow_id.strip_prefix("sla-") {
+        return rest
+            .get(..36)
+            .and_then(|t| uuid::Uuid::try_parse(t).ok())
+            .map(TenantId);
+    }
     let (tenant, _) = workflow_id.split_once(':')?;
     uuid::Uuid::try_parse(tenant).ok().map(TenantId)
 }

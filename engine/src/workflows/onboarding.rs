@@ -6,7 +6,9 @@
 //! every step is idempotent (retries and replays insert nothing twice), and the run
 //! record shows each step.
 
-use super::contracts::{SeedAccessActivity, SeedOutcome, SeedSequencesActivity};
+use super::contracts::{
+    SeedAccessActivity, SeedOutcome, SeedSequencesActivity, SeedTicketDefaultsActivity,
+};
 use super::{database_write_options, run_record, WorkflowKind};
 use crate::TenantId;
 use serde::{Deserialize, Serialize};
@@ -29,6 +31,9 @@ pub struct OnboardingResult {
     pub access_rows: u64,
     /// Rows inserted by the sequences step.
     pub sequence_rows: u64,
+    /// Ticket statuses, priorities and boards inserted.
+    #[serde(default)]
+    pub ticket_rows: u64,
 }
 
 /// The onboarding workflow.
@@ -76,9 +81,24 @@ impl TenantOnboarding {
             )
             .await
             .map_err(|e| format!("seeding number sequences failed: {e}"))?;
+        // Added after the first release: runs recorded before it replay without it.
+        let ticket_rows = if ctx.patched("seed-ticket-defaults") {
+            let seeded: SeedOutcome = ctx
+                .execute_activity(
+                    SeedTicketDefaultsActivity,
+                    run_record::step_ref(ctx, tenant, "seed_ticket_defaults"),
+                    database_write_options(),
+                )
+                .await
+                .map_err(|e| format!("seeding ticket defaults failed: {e}"))?;
+            seeded.inserted
+        } else {
+            0
+        };
         Ok(OnboardingResult {
             access_rows: access.inserted,
             sequence_rows: sequences.inserted,
+            ticket_rows,
         })
     }
 }

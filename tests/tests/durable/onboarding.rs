@@ -48,7 +48,10 @@ async fn a_platform_admin_creates_a_tenant_and_onboarding_seeds_it_durably() {
         .iter()
         .filter_map(|s| s["name"].as_str())
         .collect();
-    assert_eq!(steps, ["seed_access", "seed_sequences"]);
+    assert_eq!(
+        steps,
+        ["seed_access", "seed_sequences", "seed_ticket_defaults"]
+    );
     assert!(run["result"]["access_rows"].as_u64().expect("rows") > 5);
     // The platform tenant cannot see the new tenant's run.
     json_with_status(

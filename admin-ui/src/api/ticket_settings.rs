@@ -1,0 +1,147 @@
+//! Ticket settings: statuses, priorities, boards, SLA policies and business hours.
+
+use crate::auth::{require, Caller};
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiPath};
+use crate::AppState;
+use activities::sla::{self, BusinessHours, SlaPolicy};
+use activities::tickets::config::{self, Board, BoardPatch, Priority, Status};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use engine::sla::policy::{BusinessHoursInput, PolicyInput};
+use engine::Permission;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A list without paging (settings are few).
+#[derive(Serialize, ToSchema)]
+pub struct Items<T: ToSchema> {
+    /// The items.
+    data: Vec<T>,
+}
+
+/// The tenant's ticket statuses.
+#[utoipa::path(get, path = "/ticket-statuses", tag = "ticket-settings", security(("api_key" = [])),
+    responses((status = 200, body = Items<Status>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_statuses(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Items<Status>>, ApiError> {
+    require(&caller, Permission::TICKET_READ)?;
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let data = config::list_statuses(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Json(Items { data }))
+}
+
+/// The tenant's ticket priorities.
+#[utoipa::path(get, path = "/ticket-priorities", tag = "ticket-settings", security(("api_key" = [])),
+    responses((status = 200, body = Items<Priority>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_priorities(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Items<Priority>>, ApiError> {
+    require(&caller, Permission::TICKET_READ)?;
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let data = config::list_priorities(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Json(Items { data }))
+}
+
+/// The tenant's boards.
+#[utoipa::path(get, path = "/boards", tag = "ticket-settings", security(("api_key" = [])),
+    responses((status = 200, body = Items<Board>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_boards(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Items<Board>>, ApiError> {
+    require(&caller, Permission::TICKET_READ)?;
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let data = config::list_boards(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Json(Items { data }))
+}
+
+/// Changes a board: ITIL mode, defaults, SLA policy, escalation managers.
+#[utoipa::path(patch, path = "/boards/{id}", tag = "ticket-settings", request_body = BoardPatch, security(("api_key" = [])),
+    params(("id" = Uuid, Path, description = "Board id")),
+    responses((status = 200, body = Board), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_board(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(patch): ApiJson<BoardPatch>,
+) -> Result<Json<Board>, ApiError> {
+    require(&caller, Permission::SLA_MANAGE)?;
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let board = config::update_board(&mut tx, id, patch, Some(caller.user_id)).await?;
+    tx.commit().await?;
+    Ok(Json(board))
+}
+
+/// The tenant's SLA policies.
+#[utoipa::path(get, path = "/sla-policies", tag = "ticket-settings", security(("api_key" = [])),
+    responses((status = 200, body = Items<SlaPolicy>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_policies(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Items<SlaPolicy>>, ApiError> {
+    require(&caller, Permission::TICKET_READ)?;
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let data = sla::list_policies(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Json(Items { data }))
+}
+
+/// Creates an SLA policy: targets per priority (a priority without a target gets no
+/// SLA timers), notification thresholds, escalation levels.
+#[utoipa::path(post, path = "/sla-policies", tag = "ticket-settings", request_body = PolicyInput, security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
+    responses((status = 201, body = SlaPolicy), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_policy(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<PolicyInput>,
+) -> Result<(StatusCode, Json<SlaPolicy>), ApiError> {
+    require(&caller, Permission::SLA_MANAGE)?;
+    let draft = body.validate()?;
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let policy = sla::create_policy(&mut tx, &draft, Some(caller.user_id)).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(policy)))
+}
+
+/// The tenant's business-hours schedules.
+#[utoipa::path(get, path = "/business-hours", tag = "ticket-settings", security(("api_key" = [])),
+    responses((status = 200, body = Items<BusinessHours>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_business_hours(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Items<BusinessHours>>, ApiError> {
+    require(&caller, Permission::TICKET_READ)?;
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let data = sla::list_business_hours(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Json(Items { data }))
+}
+
+/// Creates a business-hours schedule (IANA timezone, windows per weekday, holidays).
+#[utoipa::path(post, path = "/business-hours", tag = "ticket-settings", request_body = BusinessHoursInput, security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
+    responses((status = 201, body = BusinessHours), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_business_hours(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<BusinessHoursInput>,
+) -> Result<(StatusCode, Json<BusinessHours>), ApiError> {
+    require(&caller, Permission::SLA_MANAGE)?;
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let hours = sla::create_business_hours(&mut tx, &body, Some(caller.user_id)).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(hours)))
+}
