@@ -6,6 +6,7 @@
 #     vs a bare SDK workflow doing the same INSERT: throughput and latency.
 #  3. Events from outbox insert to consumer ACK vs raw XADD + XREADGROUP/XACK.
 #  4. Clients: search over 100k clients / 300k contacts, page 1 vs page 1000, CSV import.
+#  5. Tickets: 10,000 through the API, their SLA workflows started and asleep, worker RSS.
 # Run through `./x bench`; BENCH_WORKFLOWS / BENCH_CONCURRENCY / BENCH_EVENTS resize.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ DURATION=${BENCH_SECONDS:-10}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
-cargo build --release --quiet -p keel -p keel-tests --bin keel --bin bare-users --bin bench-durable --bin bench-clients
+cargo build --release --quiet -p keel -p keel-tests --bin keel --bin bare-users --bin bench-durable --bin bench-clients --bin bench-tickets
 KEEL=$ROOT/target/release/keel
 RUN=$ROOT/.keel/bench
 rm -rf "$RUN"; mkdir -p "$RUN"
@@ -85,3 +86,10 @@ kill -TERM "$WORKER_PID"; wait "$WORKER_PID" 2>/dev/null || true
 echo
 echo "clients and contacts (search, deep pagination, CSV import):"
 KEEL_URL=http://127.0.0.1:58180 KEEL_KEY=$KEY "$ROOT/target/release/bench-clients"
+
+echo
+echo "tickets and SLA workflows (${BENCH_TICKETS:-10000} tickets):"
+KEEL_LOG=warn "$KEEL" worker >"$RUN/worker-2.log" 2>&1 &
+WORKER_PID=$!
+PIDS+=($WORKER_PID)
+KEEL_URL=http://127.0.0.1:58180 KEEL_KEY=$KEY BENCH_WORKER_PID=$WORKER_PID "$ROOT/target/release/bench-tickets"

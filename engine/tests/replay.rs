@@ -3,7 +3,7 @@
 //! in CI, before it reaches a worker. Histories are recorded against a real server
 //! by the `durable` integration tests (`KEEL_RECORD_HISTORIES=1`).
 
-use engine::workflows::{SelfTest, TenantOnboarding, WarrantyWatch};
+use engine::workflows::{SelfTest, TenantOnboarding, TicketSla, WarrantyWatch};
 use std::path::PathBuf;
 use temporalio_client::WorkflowHistory;
 use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
@@ -33,6 +33,8 @@ fn replayer() -> WorkflowReplayer {
         .expect("register self test")
         .register_workflow::<WarrantyWatch>()
         .expect("register warranty watch")
+        .register_workflow::<TicketSla>()
+        .expect("register ticket sla")
         .build();
     WorkflowReplayer::new(options).expect("replayer")
 }
@@ -40,7 +42,7 @@ fn replayer() -> WorkflowReplayer {
 #[tokio::test]
 async fn every_built_in_workflow_has_a_recorded_history_that_replays_cleanly() {
     let files = recorded();
-    for kind in ["tenant_onboarding", "self_test", "warranty_watch"] {
+    for kind in ["tenant_onboarding", "self_test", "warranty_watch", "ticket_sla"] {
         assert!(
             files.iter().any(|(name, _)| name.starts_with(kind)),
             "no recorded history for {kind}"

@@ -90,8 +90,14 @@ async fn histories_from_the_server_replay_against_this_build() {
         .await
         .expect("stop watch");
 
+    // A ticket's SLA clock: a default policy with a short resolution target (SLA
+    // minutes are seconds in tests), a pause and a resume, the breach, then closing.
+    let ticket_sla = record_ticket_sla(&app, &platform.admin_key, platform.tenant).await;
+
     let replayer = WorkflowReplayer::new(
         WorkflowReplayerOptions::new()
+            .register_workflow::<engine::workflows::TicketSla>()
+            .expect("register")
             .register_workflow::<engine::workflows::WarrantyWatch>()
             .expect("register")
             .register_workflow::<engine::workflows::TenantOnboarding>()
@@ -110,6 +116,7 @@ async fn histories_from_the_server_replay_against_this_build() {
         ("tenant_onboarding", onboarding_id),
         ("self_test", self_test_id),
         ("warranty_watch", String::new()),
+        ("ticket_sla", ticket_sla),
     ] {
         let json = if name == "warranty_watch" {
             watch_history.clone()
@@ -128,4 +135,49 @@ async fn histories_from_the_server_replay_against_this_build() {
     }
     worker.stop();
     app.stop().await;
+}
+
+/// Opens a ticket under a 3-"minute" policy, pauses and resumes it, waits for the
+/// breach and closes it; answers its SLA workflow id once that workflow completed.
+async fn record_ticket_sla(app: &TestApp, key: &str, tenant: engine::TenantId) -> String {
+    let policy = json!({"name": "Recorded", "is_default": true, "notify_percents": [50, 100],
+                        "targets": [{"priority": "Medium", "response_minutes": 2, "resolution_minutes": 3}]});
+    json_with_status(app.post(key, "/api/v1/sla-policies", &policy).await, 201).await;
+    let client = json_with_status(app.post(key, "/api/v1/clients", &json!({"name": "Recorded"})).await, 201).await;
+    let ticket = json_with_status(
+        app.post(key, "/api/v1/tickets", &json!({"client_id": client["id"], "title": "Recorded"})).await,
+        201,
+    )
+    .await;
+    let id = ticket["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/v1/tickets/{id}");
+    let audit_has = |event: &'static str| {
+        let path = format!("{path}/sla-audit");
+        async move {
+            keel_tests::eventually(Duration::from_secs(30), || async {
+                let audit = json_with_status(app.get(key, &path).await, 200).await;
+                audit["data"].as_array()?.iter().any(|e| e["event"] == event).then_some(())
+            })
+            .await
+            .unwrap_or_else(|| panic!("no {event} in the SLA audit"))
+        }
+    };
+    audit_has("sla_started").await;
+    json_with_status(app.patch(key, &path, &json!({"status": "Waiting on customer"})).await, 200).await;
+    audit_has("sla_paused").await;
+    json_with_status(app.patch(key, &path, &json!({"status": "In progress"})).await, 200).await;
+    audit_has("sla_breach").await;
+    json_with_status(app.patch(key, &path, &json!({"status": "Closed"})).await, 200).await;
+    let runs_done = keel_tests::eventually(Duration::from_secs(30), || async {
+        let runs = json_with_status(app.get(key, "/api/v1/workflow-runs").await, 200).await;
+        runs["data"]
+            .as_array()?
+            .iter()
+            .any(|r| r["kind"] == "ticket_sla" && r["status"] == "completed")
+            .then_some(())
+    })
+    .await;
+    assert!(runs_done.is_some(), "the SLA workflow completed");
+    let ticket_id = uuid::Uuid::parse_str(&id).expect("uuid");
+    engine::workflows::ticket_sla::workflow_id(tenant, ticket_id)
 }
