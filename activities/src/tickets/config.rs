@@ -305,3 +305,124 @@ pub(crate) async fn require_user(
         None => Err(RecordError::field(field, "no such user in this tenant")),
     }
 }
+
+/// Adds a status (names are unique, case-insensitively). A new default takes the flag
+/// from the previous one.
+pub async fn create_status(
+    tx: &mut TenantTx,
+    name: &str,
+    is_closed: bool,
+    pauses_sla: bool,
+    is_default: bool,
+    actor: Option<Uuid>,
+) -> Result<Status, RecordError> {
+    if is_default && is_closed {
+        return Err(RecordError::field(
+            "is_default",
+            "new tickets cannot start closed",
+        ));
+    }
+    if is_default {
+        diesel::update(ticket_statuses::table.filter(ticket_statuses::is_default))
+            .set(ticket_statuses::is_default.eq(false))
+            .execute(tx.conn())
+            .await
+            .map_err(DbError::from)?;
+    }
+    let order: Option<i32> = ticket_statuses::table
+        .select(diesel::dsl::max(ticket_statuses::sort_order))
+        .first(tx.conn())
+        .await
+        .map_err(DbError::from)?;
+    let status: Status = diesel::insert_into(ticket_statuses::table)
+        .values((
+            ticket_statuses::tenant.eq(tx.tenant().0),
+            ticket_statuses::id.eq(Uuid::now_v7()),
+            ticket_statuses::name.eq(name),
+            ticket_statuses::is_closed.eq(is_closed),
+            ticket_statuses::pauses_sla.eq(pauses_sla),
+            ticket_statuses::is_default.eq(is_default),
+            ticket_statuses::sort_order.eq(order.unwrap_or(0) + 1),
+        ))
+        .returning(Status::as_returning())
+        .get_result(tx.conn())
+        .await
+        .map_err(|e| taken(e, "a status"))?;
+    record_setting(tx, actor, "ticket_status.created", status.id, name).await?;
+    Ok(status)
+}
+
+/// Adds a priority standing for ITIL `level` (1–5).
+pub async fn create_priority(
+    tx: &mut TenantTx,
+    name: &str,
+    level: i16,
+    actor: Option<Uuid>,
+) -> Result<Priority, RecordError> {
+    if !(1..=5).contains(&level) {
+        return Err(RecordError::field("level", "must be between 1 and 5"));
+    }
+    let priority: Priority = diesel::insert_into(ticket_priorities::table)
+        .values((
+            ticket_priorities::tenant.eq(tx.tenant().0),
+            ticket_priorities::id.eq(Uuid::now_v7()),
+            ticket_priorities::name.eq(name),
+            ticket_priorities::level.eq(level),
+            ticket_priorities::sort_order.eq(i32::from(level) * 10),
+        ))
+        .returning(Priority::as_returning())
+        .get_result(tx.conn())
+        .await
+        .map_err(|e| taken(e, "a priority"))?;
+    record_setting(tx, actor, "ticket_priority.created", priority.id, name).await?;
+    Ok(priority)
+}
+
+/// Adds a board; configure it with [`update_board`].
+pub async fn create_board(
+    tx: &mut TenantTx,
+    name: &str,
+    actor: Option<Uuid>,
+) -> Result<Board, RecordError> {
+    let board: Board = diesel::insert_into(boards::table)
+        .values((
+            boards::tenant.eq(tx.tenant().0),
+            boards::id.eq(Uuid::now_v7()),
+            boards::name.eq(name),
+        ))
+        .returning(Board::as_returning())
+        .get_result(tx.conn())
+        .await
+        .map_err(|e| taken(e, "a board"))?;
+    record_setting(tx, actor, "board.created", board.id, name).await?;
+    Ok(board)
+}
+
+fn taken(error: diesel::result::Error, what: &str) -> RecordError {
+    match DbError::from(error) {
+        e if e.is_unique_violation() => {
+            RecordError::field("name", format!("{what} with this name exists"))
+        }
+        e => RecordError::Db(e),
+    }
+}
+
+async fn record_setting(
+    tx: &mut TenantTx,
+    actor: Option<Uuid>,
+    action: &str,
+    id: Uuid,
+    name: &str,
+) -> Result<(), DbError> {
+    crate::audit::record(
+        tx,
+        crate::audit::AuditEntry {
+            actor,
+            action,
+            resource: action.split('.').next().unwrap_or("ticket_setting"),
+            resource_id: Some(id),
+            details: serde_json::json!({ "name": name }),
+        },
+    )
+    .await
+}

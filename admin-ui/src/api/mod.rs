@@ -109,9 +109,18 @@ fn documented_routes() -> OpenApiRouter<AppState> {
             .routes(routes!(tickets::list_comments, tickets::add_comment))
             .routes(routes!(tickets::edit_comment))
             .routes(routes!(tickets::sla_audit))
-            .routes(routes!(ticket_settings::list_statuses))
-            .routes(routes!(ticket_settings::list_priorities))
-            .routes(routes!(ticket_settings::list_boards))
+            .routes(routes!(
+                ticket_settings::list_statuses,
+                ticket_settings::create_status
+            ))
+            .routes(routes!(
+                ticket_settings::list_priorities,
+                ticket_settings::create_priority
+            ))
+            .routes(routes!(
+                ticket_settings::list_boards,
+                ticket_settings::create_board
+            ))
             .routes(routes!(ticket_settings::update_board))
             .routes(routes!(
                 ticket_settings::list_policies,

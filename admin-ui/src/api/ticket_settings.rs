@@ -145,3 +145,110 @@ pub async fn create_business_hours(
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(hours)))
 }
+
+/// A status to add.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateStatus {
+    /// 1–50 characters, unique (case-insensitive).
+    #[schema(min_length = 1, max_length = 50)]
+    name: String,
+    /// Tickets in this status are closed.
+    #[serde(default)]
+    is_closed: bool,
+    /// The SLA clock stops in this status.
+    #[serde(default)]
+    pauses_sla: bool,
+    /// New tickets start here.
+    #[serde(default)]
+    is_default: bool,
+}
+
+/// Adds a ticket status.
+#[utoipa::path(post, path = "/ticket-statuses", tag = "ticket-settings", request_body = CreateStatus, security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
+    responses((status = 201, body = Status), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_status(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<CreateStatus>,
+) -> Result<(StatusCode, Json<Status>), ApiError> {
+    require(&caller, Permission::TENANT_MANAGE)?;
+    let name = setting_name(&body.name, 50)?;
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let status = config::create_status(
+        &mut tx,
+        &name,
+        body.is_closed,
+        body.pauses_sla,
+        body.is_default,
+        Some(caller.user_id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(status)))
+}
+
+/// A priority to add.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePriority {
+    /// 1–50 characters, unique (case-insensitive).
+    #[schema(min_length = 1, max_length = 50)]
+    name: String,
+    /// The ITIL level it stands for: 1 (Critical) to 5 (Planning).
+    #[schema(minimum = 1, maximum = 5)]
+    level: i16,
+}
+
+/// Adds a ticket priority.
+#[utoipa::path(post, path = "/ticket-priorities", tag = "ticket-settings", request_body = CreatePriority, security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
+    responses((status = 201, body = Priority), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_priority(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<CreatePriority>,
+) -> Result<(StatusCode, Json<Priority>), ApiError> {
+    require(&caller, Permission::TENANT_MANAGE)?;
+    let name = setting_name(&body.name, 50)?;
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let priority =
+        config::create_priority(&mut tx, &name, body.level, Some(caller.user_id)).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(priority)))
+}
+
+/// A board to add.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBoard {
+    /// 1–100 characters, unique (case-insensitive).
+    #[schema(min_length = 1, max_length = 100)]
+    name: String,
+}
+
+/// Adds a board.
+#[utoipa::path(post, path = "/boards", tag = "ticket-settings", request_body = CreateBoard, security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
+    responses((status = 201, body = Board), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_board(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<CreateBoard>,
+) -> Result<(StatusCode, Json<Board>), ApiError> {
+    require(&caller, Permission::SLA_MANAGE)?;
+    let name = setting_name(&body.name, 100)?;
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let board = config::create_board(&mut tx, &name, Some(caller.user_id)).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(board)))
+}
+
+fn setting_name(text: &str, max: usize) -> Result<String, ApiError> {
+    engine::validation::required_text(Some(text), max)
+        .map_err(|e| ApiError::invalid_field("name", e.to_string()))
+}

@@ -304,3 +304,75 @@ async fn comments_record_the_first_response_and_keep_edit_history() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn tenants_add_their_own_statuses_priorities_and_boards() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    let status = json_with_status(
+        app.post(
+            &t.admin_key,
+            "/api/v1/ticket-statuses",
+            &json!({"name": "Waiting on vendor", "pauses_sla": true}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(status["pauses_sla"], true);
+    let fields = invalid_fields(
+        app.post(
+            &t.admin_key,
+            "/api/v1/ticket-statuses",
+            &json!({"name": "waiting on VENDOR"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(fields, vec!["name"], "names are unique ignoring case");
+    let fields = invalid_fields(
+        app.post(
+            &t.admin_key,
+            "/api/v1/ticket-statuses",
+            &json!({"name": "Done", "is_closed": true, "is_default": true}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(fields, vec!["is_default"]);
+    json_with_status(
+        app.post(
+            &t.admin_key,
+            "/api/v1/ticket-priorities",
+            &json!({"name": "Emergency", "level": 1}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let fields = invalid_fields(
+        app.post(
+            &t.admin_key,
+            "/api/v1/ticket-priorities",
+            &json!({"name": "Whenever", "level": 9}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(fields, vec!["level"]);
+    json_with_status(
+        app.post(&t.admin_key, "/api/v1/boards", &json!({"name": "Projects"}))
+            .await,
+        201,
+    )
+    .await;
+    let client_id = client(&app, &t.admin_key).await;
+    let created = ticket(&app, &t.admin_key, json!({"client_id": client_id, "title": "Vendor RMA", "board": "projects", "priority": "Emergency", "status": "Waiting on vendor"})).await;
+    assert_eq!(created["board"], "Projects");
+    assert_eq!(created["priority"], "Emergency");
+    assert_eq!(created["status"], "Waiting on vendor");
+    let statuses =
+        json_with_status(app.get(&t.admin_key, "/api/v1/ticket-statuses").await, 200).await;
+    assert_eq!(statuses["data"].as_array().expect("data").len(), 6);
+    app.stop().await;
+}
