@@ -160,3 +160,65 @@ test("a bad billing e-mail is refused inline and creates no client", async () =>
     assert.ok(await page.isVisible("text=No clients match"));
   });
 });
+
+test("an admin opens a ticket, finds it in the queue, replies and closes it", async () => {
+  await withPage(async (page) => {
+    await logIn(page, process.env.KEEL_PASSWORD);
+    await page.waitForURL(`${base}/`);
+    const stamp = Date.now();
+    const clientName = `Ticket Clinic ${stamp}`;
+    const title = `Printer on floor 2 jams ${stamp}`;
+
+    await page.goto(`${base}/clients/new`);
+    await page.fill("input[name=name]", clientName);
+    await page.click("form[action='/clients'] button[type=submit]");
+    await page.waitForURL(/\/clients\/[0-9a-f-]{36}$/);
+
+    await page.click("nav a[href='/tickets']");
+    await page.waitForURL(`${base}/tickets`);
+    await page.goto(`${base}/tickets/new`);
+    await page.selectOption("select[name=client_id]", { label: clientName });
+    await page.fill("input[name=title]", title);
+    await page.fill("textarea[name=description]", "Paper jams on every print job.");
+    await page.selectOption("select[name=priority]", "High");
+    await page.click("form[action='/tickets'] button[type=submit]");
+    await page.waitForURL(/\/tickets\/[0-9a-f-]{36}$/);
+    const ticketUrl = page.url();
+    assert.match(await page.textContent("h1"), new RegExp(`T-\\d+ · ${title}`));
+    assert.equal((await page.textContent("#ticket-status")).trim(), "Open");
+
+    // The queue lists it (sorted by SLA due by default); the search narrows to it.
+    await page.goto(`${base}/tickets`);
+    await page.fill("input[name=q]", `${stamp}`);
+    await page.click("form[role=search] button[type=submit]");
+    await page.waitForURL(/\/tickets\?q=/);
+    const titles = await page.$$eval("table tbody tr td:nth-child(2)", (cells) => cells.map((c) => c.textContent.trim()));
+    assert.deepEqual(titles, [title]);
+    assert.ok(await page.isVisible(`table a:text-is("${clientName}")`), "the ticket's client is named");
+    await page.screenshot({ path: `${shots}/tickets.png`, fullPage: true });
+    await page.click("table tbody tr a[href^='/tickets/']");
+    await page.waitForURL(ticketUrl);
+
+    await page.fill("textarea[name=body]", `Replaced the fuser ${stamp}.`);
+    assert.equal(await page.isChecked("input[name=internal]"), false);
+    await page.click("form[action$='/comments'] button[type=submit]");
+    await page.waitForURL(`${ticketUrl}#comments`);
+    const comments = await page.$$eval("#comments .comment-body", (els) => els.map((e) => e.textContent.trim()));
+    assert.deepEqual(comments, [`Replaced the fuser ${stamp}.`]);
+    assert.ok(await page.isVisible("#comments .tag:text-is('public')"), "the comment is public");
+
+    await page.selectOption("form[action$='/status'] select[name=status]", "Closed");
+    await Promise.all([page.waitForURL(ticketUrl), page.click("form[action$='/status'] button[type=submit]")]);
+    assert.equal((await page.textContent("#ticket-status")).trim(), "Closed");
+    await page.screenshot({ path: `${shots}/ticket.png`, fullPage: true });
+
+    // Closing it again is a conflict, said next to the status form.
+    await page.selectOption("form[action$='/status'] select[name=status]", "Closed");
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/status") && r.request().method() === "POST"),
+      page.click("form[action$='/status'] button[type=submit]"),
+    ]);
+    assert.equal(response.status(), 409);
+    assert.match(await page.textContent(".field-error[data-field=status]"), /already Closed/);
+  });
+});

@@ -1,24 +1,25 @@
-//! A client's page: its fields, contacts, locations, assets and timeline, with the
-//! small forms that act on the client in place (add a location, log an interaction,
-//! archive). A refused small form re-renders the whole page with its errors, so the
+//! A client's page: its fields, contacts, locations, tickets, assets and timeline,
+//! with the small forms that act on the client in place (add, edit or archive a
+//! location, log an interaction, archive). A refused small form re-renders the whole page with its errors, so the
 //! user keeps what they typed and the context they typed it in.
 
-use super::forms::{optional_text, parse_id, FormErrors, Parse};
+use super::forms::{checkbox, optional_text, parse_id, ticked, FormErrors, Parse};
 use super::pages::{
     csrf_failure, forbidden_page, nav, not_found_page, render, CsrfForm, PageResult,
 };
 use super::session::SignedIn;
 use crate::AppState;
 use activities::assets::{self, AssetFilter};
-use activities::clients::{self, RecordError};
+use activities::clients::{self, Location, RecordError};
 use activities::contacts::{self, ContactFilter};
 use activities::interactions;
 use activities::pagination::PageRequest;
+use activities::tickets::{self, TicketFilter};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::Form;
-use engine::clients::LocationInput;
+use engine::clients::{LocationInput, LocationPatch};
 use engine::interactions::InteractionInput;
 use engine::Permission;
 use minijinja::context;
@@ -28,7 +29,7 @@ use uuid::Uuid;
 /// Rows of each section on the page; the full lists are linked.
 const SECTION_ROWS: i64 = 50;
 
-/// The add-location form as typed.
+/// The add- and edit-location forms as typed.
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct LocationForm {
@@ -36,22 +37,63 @@ pub struct LocationForm {
     csrf_token: String,
     name: String,
     address_line1: String,
+    address_line2: String,
     city: String,
     region: String,
     postal_code: String,
     country: String,
     phone: String,
+    is_default: Option<String>,
+    is_billing: Option<String>,
 }
 
 const LOCATION_FIELDS: &[&str] = &[
     "name",
     "address_line1",
+    "address_line2",
     "city",
     "region",
     "postal_code",
     "country",
     "phone",
+    "is_default",
+    "is_billing",
 ];
+
+impl LocationForm {
+    /// Every field of the form, as an input (HTML forms send them all).
+    fn input(&self) -> LocationInput {
+        LocationInput {
+            name: Some(self.name.clone()),
+            address_line1: Some(self.address_line1.clone()),
+            address_line2: Some(self.address_line2.clone()),
+            city: Some(self.city.clone()),
+            region: Some(self.region.clone()),
+            postal_code: Some(self.postal_code.clone()),
+            country: optional_text(&self.country),
+            phone: optional_text(&self.phone),
+            is_default: Some(ticked(&self.is_default)),
+            is_billing: Some(ticked(&self.is_billing)),
+        }
+    }
+
+    /// The stored location, as its edit form shows it.
+    fn of(location: &Location) -> LocationForm {
+        LocationForm {
+            csrf_token: String::new(),
+            name: location.name.clone(),
+            address_line1: location.address_line1.clone(),
+            address_line2: location.address_line2.clone(),
+            city: location.city.clone(),
+            region: location.region.clone(),
+            postal_code: location.postal_code.clone(),
+            country: location.country.clone().unwrap_or_default(),
+            phone: location.phone.clone().unwrap_or_default(),
+            is_default: checkbox(location.is_default),
+            is_billing: checkbox(location.is_billing),
+        }
+    }
+}
 
 /// The log-interaction form as typed.
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -72,6 +114,10 @@ const INTERACTION_FIELDS: &[&str] = &["kind", "contact_id", "subject", "notes", 
 #[derive(Default)]
 struct Refused {
     location: Option<(LocationForm, FormErrors)>,
+    /// A refused edit of the location with this id.
+    location_edit: Option<(Uuid, LocationForm, FormErrors)>,
+    /// Why a location could not be archived.
+    location_error: Option<String>,
     interaction: Option<(InteractionForm, FormErrors)>,
     archive_error: Option<String>,
 }
@@ -120,7 +166,46 @@ async fn render_detail(
     let kinds = interactions::list_kinds(&mut tx).await?;
     let (timeline, more_timeline) =
         clients::client_timeline(&mut tx, id, None, SECTION_ROWS).await?;
+    let parent = match client.parent_id {
+        Some(parent) => clients::find_client(&mut tx, parent).await?,
+        None => None,
+    };
+    let manager = match client.account_manager_id {
+        Some(manager) => activities::users::find_user(&mut tx, manager).await?,
+        None => None,
+    };
+    let policy = match client.sla_policy_id {
+        Some(policy) => activities::sla::find_policy(&mut tx, policy).await?,
+        None => None,
+    };
+    let can_read_tickets = user.0.can(Permission::TICKET_READ);
+    let tickets = if can_read_tickets {
+        let filter = TicketFilter {
+            client_id: Some(id),
+            ..TicketFilter::default()
+        };
+        tickets::list_tickets(&mut tx, &filter, section, 0).await?
+    } else {
+        activities::pagination::Page {
+            data: Vec::new(),
+            next_cursor: None,
+        }
+    };
     tx.commit().await?;
+    let mut location_edit = refused.location_edit;
+    let locations: Vec<_> = locations
+        .iter()
+        .map(|location| {
+            let (form, errors) = match location_edit.take() {
+                Some((edited, form, errors)) if edited == location.id => (form, errors),
+                other => {
+                    location_edit = other;
+                    (LocationForm::of(location), FormErrors::default())
+                }
+            };
+            context! { location, form, errors }
+        })
+        .collect();
     let (location_form, location_errors) = refused.location.unwrap_or_default();
     let (interaction_form, interaction_errors) = refused.interaction.unwrap_or_else(|| {
         let form = InteractionForm {
@@ -132,11 +217,18 @@ async fn render_detail(
     let ctx = context! {
         nav => nav(user),
         client,
+        parent,
+        manager,
+        policy,
         contacts => contacts.data,
         more_contacts => contacts.next_cursor.is_some(),
         locations,
         assets => assets.data,
         more_assets => assets.next_cursor.is_some(),
+        tickets => super::tickets::ticket_rows(tickets.data, chrono::Utc::now()),
+        more_tickets => tickets.next_cursor.is_some(),
+        can_read_tickets,
+        can_create_ticket => user.0.can(Permission::TICKET_CREATE),
         kinds,
         timeline,
         more_timeline => more_timeline.is_some(),
@@ -145,6 +237,7 @@ async fn render_detail(
         interaction_form,
         interaction_errors,
         archive_error => refused.archive_error,
+        location_error => refused.location_error,
         can_write => user.0.can(Permission::CLIENT_WRITE),
     };
     Ok((status, render(app, "client.html", ctx)?).into_response())
@@ -239,16 +332,7 @@ pub async fn add_location(
         Ok(id) => id,
         Err(refusal) => return answer(&app, &user, refusal),
     };
-    let input = LocationInput {
-        name: Some(form.name.clone()),
-        address_line1: Some(form.address_line1.clone()),
-        city: Some(form.city.clone()),
-        region: Some(form.region.clone()),
-        postal_code: Some(form.postal_code.clone()),
-        country: optional_text(&form.country),
-        phone: optional_text(&form.phone),
-        ..LocationInput::default()
-    };
+    let input = form.input();
     let mut tx = app.db.tenant_tx(user.0.tenant).await?;
     match clients::create_location(&mut tx, id, &input, Some(user.0.user_id)).await {
         Ok(_) => {
@@ -313,6 +397,85 @@ pub async fn log_interaction(
                     interaction: Some((form, errors)),
                     ..Refused::default()
                 }
+            })
+            .await
+        }
+    }
+}
+
+/// Checks the CSRF token and CLIENT_WRITE, and parses the client and location ids.
+fn location_ids(
+    user: &SignedIn,
+    ids: &(String, String),
+    csrf_token: &str,
+) -> Result<(Uuid, Uuid), Refusal> {
+    let id = writable(user, &ids.0, csrf_token)?;
+    let location = parse_id(&ids.1).ok_or(Refusal::NotFound)?;
+    Ok((id, location))
+}
+
+pub async fn update_location(
+    State(app): State<AppState>,
+    user: SignedIn,
+    Path(ids): Path<(String, String)>,
+    Form(form): Form<LocationForm>,
+) -> PageResult {
+    let (id, location) = match location_ids(&user, &ids, &form.csrf_token) {
+        Ok(ids) => ids,
+        Err(refusal) => return answer(&app, &user, refusal),
+    };
+    // The whole form is sent: every field set, blank country and phone clear.
+    let input = form.input();
+    let patch = LocationPatch {
+        name: Some(input.name),
+        address_line1: Some(input.address_line1),
+        address_line2: Some(input.address_line2),
+        city: Some(input.city),
+        region: Some(input.region),
+        postal_code: Some(input.postal_code),
+        country: Some(input.country),
+        phone: Some(input.phone),
+        is_default: Some(input.is_default),
+        is_billing: Some(input.is_billing),
+    };
+    let mut tx = app.db.tenant_tx(user.0.tenant).await?;
+    match clients::update_location(&mut tx, id, location, patch, Some(user.0.user_id)).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&format!("/clients/{id}#locations")).into_response())
+        }
+        Err(error) => {
+            tx.rollback().await?;
+            refuse(&app, &user, id, error, LOCATION_FIELDS, |errors| Refused {
+                location_edit: Some((location, form, errors)),
+                ..Refused::default()
+            })
+            .await
+        }
+    }
+}
+
+pub async fn archive_location(
+    State(app): State<AppState>,
+    user: SignedIn,
+    Path(ids): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let (id, location) = match location_ids(&user, &ids, &form.csrf_token) {
+        Ok(ids) => ids,
+        Err(refusal) => return answer(&app, &user, refusal),
+    };
+    let mut tx = app.db.tenant_tx(user.0.tenant).await?;
+    match clients::archive_location(&mut tx, id, location, Some(user.0.user_id)).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&format!("/clients/{id}#locations")).into_response())
+        }
+        Err(error) => {
+            tx.rollback().await?;
+            refuse(&app, &user, id, error, &[], |errors| Refused {
+                location_error: Some(errors.general.join("; ")),
+                ..Refused::default()
             })
             .await
         }

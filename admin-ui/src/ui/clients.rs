@@ -2,12 +2,14 @@
 //! its contacts, locations, assets and timeline lives in `client_detail`.
 
 use super::forms::{self, checkbox, link, optional_text, page_after, ticked, FormErrors, Parse};
+use super::lookups::{client_options, user_options};
 use super::pages::{
     archived_page, csrf_failure, forbidden_page, nav, not_found_page, render, PageResult,
 };
 use super::session::SignedIn;
 use crate::AppState;
 use activities::clients::{self, Client, ClientFilter, RecordError};
+use activities::sla;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
@@ -108,6 +110,10 @@ pub struct ClientForm {
     tax_exempt_certificate: String,
     tags: String,
     notes: String,
+    parent_id: String,
+    account_manager_id: String,
+    sla_policy_id: String,
+    is_inactive: Option<String>,
 }
 
 /// The inputs the form shows; issues on other fields are listed above it.
@@ -124,6 +130,10 @@ const FIELDS: &[&str] = &[
     "tax_exempt_certificate",
     "tags",
     "notes",
+    "parent_id",
+    "account_manager_id",
+    "sla_policy_id",
+    "is_inactive",
 ];
 
 impl ClientForm {
@@ -155,6 +165,10 @@ impl ClientForm {
             tax_exempt_certificate: client.tax_exempt_certificate.clone().unwrap_or_default(),
             tags: client.tags.join(", "),
             notes: client.notes.clone(),
+            parent_id: id_text(client.parent_id),
+            account_manager_id: id_text(client.account_manager_id),
+            sla_policy_id: id_text(client.sla_policy_id),
+            is_inactive: checkbox(client.is_inactive),
         }
     }
 
@@ -180,6 +194,10 @@ impl ClientForm {
                 BillingCycle::parse,
             ),
             billing_anchor_day: parse.number("billing_anchor_day", &self.billing_anchor_day),
+            parent_id: parse.id("parent_id", &self.parent_id),
+            account_manager_id: parse.id("account_manager_id", &self.account_manager_id),
+            sla_policy_id: parse.id("sla_policy_id", &self.sla_policy_id),
+            is_inactive: Some(ticked(&self.is_inactive)),
             notes: Some(self.notes.clone()),
             tags: Some(
                 self.tags
@@ -197,7 +215,7 @@ impl ClientForm {
 }
 
 /// Every field the form shows, set (HTML forms send them all); blank optional text
-/// clears. Fields the form does not show (parent, account manager, …) stay.
+/// and blank selects clear. Fields the form does not show (properties) stay.
 fn patch_of(input: ClientInput) -> ClientPatch {
     ClientPatch {
         name: Some(input.name),
@@ -212,12 +230,23 @@ fn patch_of(input: ClientInput) -> ClientPatch {
         billing_anchor_day: Some(input.billing_anchor_day),
         notes: Some(input.notes),
         tags: Some(input.tags),
+        parent_id: Some(input.parent_id),
+        account_manager_id: Some(input.account_manager_id),
+        sla_policy_id: Some(input.sla_policy_id),
+        is_inactive: Some(input.is_inactive),
         ..ClientPatch::default()
     }
 }
 
-/// Where the form posts: a new client, or the edit of `id`.
-fn render_form(
+/// A stored optional id as form text.
+fn id_text(id: Option<Uuid>) -> String {
+    id.map(|id| id.to_string()).unwrap_or_default()
+}
+
+/// Where the form posts: a new client, or the edit of `id`. The parent, account
+/// manager and SLA policy selects list what there is to choose from, keeping the
+/// current choice even when it is no longer offered (an inactive parent).
+async fn render_form(
     app: &AppState,
     user: &SignedIn,
     id: Option<Uuid>,
@@ -225,11 +254,23 @@ fn render_form(
     errors: &FormErrors,
     status: StatusCode,
 ) -> PageResult {
+    let mut tx = app.db.tenant_tx(user.0.tenant).await?;
+    let parents: Vec<Client> = client_options(&mut tx, forms::parse_id(&form.parent_id))
+        .await?
+        .into_iter()
+        .filter(|c| Some(c.id) != id)
+        .collect();
+    let managers = user_options(&mut tx, forms::parse_id(&form.account_manager_id)).await?;
+    let policies = sla::list_policies(&mut tx).await?;
+    tx.commit().await?;
     let ctx = context! {
         nav => nav(user),
         id,
         form,
         errors,
+        parents,
+        managers,
+        policies,
         client_types => ClientType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
         payment_terms => PaymentTerms::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
         billing_cycles => BillingCycle::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
@@ -238,7 +279,7 @@ fn render_form(
 }
 
 /// Re-shows a refused form: field problems are 422, a state conflict 409.
-fn refused(
+async fn refused(
     app: &AppState,
     user: &SignedIn,
     id: Option<Uuid>,
@@ -246,22 +287,28 @@ fn refused(
     error: RecordError,
 ) -> PageResult {
     match error {
-        RecordError::Invalid(issues) => render_form(
-            app,
-            user,
-            id,
-            form,
-            &FormErrors::from_issues(issues, FIELDS),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-        RecordError::Conflict(message) => render_form(
-            app,
-            user,
-            id,
-            form,
-            &FormErrors::general(message),
-            StatusCode::CONFLICT,
-        ),
+        RecordError::Invalid(issues) => {
+            render_form(
+                app,
+                user,
+                id,
+                form,
+                &FormErrors::from_issues(issues, FIELDS),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        RecordError::Conflict(message) => {
+            render_form(
+                app,
+                user,
+                id,
+                form,
+                &FormErrors::general(message),
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
         RecordError::NotFound(what) => not_found_page(app, user, what),
         RecordError::Db(error) => Err(error.into()),
     }
@@ -280,6 +327,7 @@ pub async fn new_form(State(app): State<AppState>, user: SignedIn) -> PageResult
         &errors,
         StatusCode::OK,
     )
+    .await
 }
 
 pub async fn create(
@@ -295,7 +343,9 @@ pub async fn create(
     }
     let draft = match form.checked() {
         Ok((_, draft)) => draft,
-        Err(issues) => return refused(&app, &user, None, &form, RecordError::Invalid(issues)),
+        Err(issues) => {
+            return refused(&app, &user, None, &form, RecordError::Invalid(issues)).await
+        }
     };
     let mut tx = app.db.tenant_tx(user.0.tenant).await?;
     match clients::create_client(&mut tx, &draft, Some(user.0.user_id)).await {
@@ -305,7 +355,7 @@ pub async fn create(
         }
         Err(error) => {
             tx.rollback().await?;
-            refused(&app, &user, None, &form, error)
+            refused(&app, &user, None, &form, error).await
         }
     }
 }
@@ -326,7 +376,7 @@ pub async fn edit_form(
     }
     let errors = FormErrors::default();
     let form = ClientForm::of(&client);
-    render_form(&app, &user, Some(client.id), &form, &errors, StatusCode::OK)
+    render_form(&app, &user, Some(client.id), &form, &errors, StatusCode::OK).await
 }
 
 pub async fn update(
@@ -346,7 +396,9 @@ pub async fn update(
     };
     let input = match form.checked() {
         Ok((input, _)) => input,
-        Err(issues) => return refused(&app, &user, Some(id), &form, RecordError::Invalid(issues)),
+        Err(issues) => {
+            return refused(&app, &user, Some(id), &form, RecordError::Invalid(issues)).await
+        }
     };
     let mut tx = app.db.tenant_tx(user.0.tenant).await?;
     match clients::update_client(&mut tx, id, patch_of(input), Some(user.0.user_id)).await {
@@ -356,7 +408,7 @@ pub async fn update(
         }
         Err(error) => {
             tx.rollback().await?;
-            refused(&app, &user, Some(id), &form, error)
+            refused(&app, &user, Some(id), &form, error).await
         }
     }
 }

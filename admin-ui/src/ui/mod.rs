@@ -1,12 +1,14 @@
-//! The server-rendered admin UI: login, dashboard, users, API keys, runs, and the
-//! client records (clients, contacts, assets, interactions, CSV import). Pages are
-//! minijinja templates compiled into the binary; forms carry CSRF tokens.
+//! The server-rendered admin UI: login, dashboard, users, API keys, runs, the
+//! client records (clients, contacts, assets, interactions, CSV import), tickets
+//! with their SLA, and the ticket settings (SLA policies, business hours, boards).
+//! Pages are minijinja templates compiled into the binary; forms carry CSRF tokens.
 
 mod asset_detail;
 mod assets;
 mod client_detail;
 mod clients;
 mod contacts;
+mod countdown;
 mod forms;
 mod imports;
 mod lookups;
@@ -15,6 +17,9 @@ mod pages;
 mod render_tests;
 mod runs;
 mod session;
+mod sla_settings;
+mod ticket_detail;
+mod tickets;
 
 use crate::AppState;
 use axum::extract::DefaultBodyLimit;
@@ -61,11 +66,23 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/asset_form.html"),
     ),
     ("import.html", include_str!("../../templates/import.html")),
+    ("tickets.html", include_str!("../../templates/tickets.html")),
+    ("ticket.html", include_str!("../../templates/ticket.html")),
+    (
+        "ticket_form.html",
+        include_str!("../../templates/ticket_form.html"),
+    ),
+    (
+        "sla_settings.html",
+        include_str!("../../templates/sla_settings.html"),
+    ),
+    ("boards.html", include_str!("../../templates/boards.html")),
 ];
 
 /// The compiled page templates.
 pub fn templates() -> Environment<'static> {
     let mut env = Environment::new();
+    env.add_filter("datetime", datetime);
     for (name, source) in TEMPLATES {
         env.add_template(name, source)
             .expect("templates shipped in the binary compile");
@@ -98,6 +115,14 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/clients/{id}/archive", post(client_detail::archive))
         .route("/clients/{id}/locations", post(client_detail::add_location))
         .route(
+            "/clients/{id}/locations/{location_id}",
+            post(client_detail::update_location),
+        )
+        .route(
+            "/clients/{id}/locations/{location_id}/archive",
+            post(client_detail::archive_location),
+        )
+        .route(
             "/clients/{id}/interactions",
             post(client_detail::log_interaction),
         )
@@ -111,6 +136,14 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/assets/new", get(assets::new_form))
         .route("/assets/{id}", get(asset_detail::detail))
         .route(
+            "/assets/{id}/relationships",
+            post(asset_detail::add_relationship),
+        )
+        .route(
+            "/assets/{id}/relationships/remove",
+            post(asset_detail::remove_relationship),
+        )
+        .route(
             "/assets/{id}/edit",
             get(assets::edit_form).post(assets::update),
         )
@@ -122,7 +155,37 @@ pub fn router(_state: AppState) -> Router<AppState> {
                 // (plus room for the form's other fields and part headers).
                 .layer(DefaultBodyLimit::max(imports::MAX_UPLOAD_BYTES + 64 * 1024)),
         )
+        .route("/tickets", get(tickets::list).post(tickets::create))
+        .route("/tickets/new", get(tickets::new_form))
+        .route("/tickets/{id}", get(ticket_detail::detail))
+        .route("/tickets/{id}/status", post(ticket_detail::change_status))
+        .route("/tickets/{id}/triage", post(ticket_detail::triage))
+        .route("/tickets/{id}/comments", post(ticket_detail::add_comment))
+        .route("/settings/sla", get(sla_settings::sla_page))
+        .route("/settings/sla/policies", post(sla_settings::create_policy))
+        .route(
+            "/settings/sla/business-hours",
+            post(sla_settings::create_hours),
+        )
+        .route("/settings/boards", get(sla_settings::boards_page))
+        .route("/settings/boards/{id}", post(sla_settings::update_board))
         .route("/static/app.css", get(stylesheet))
+}
+
+/// `{{ t | datetime }}`: a stored timestamp (RFC 3339, as serialised) to the minute,
+/// "2026-03-02 10:15 UTC"; anything else as it is, none as blank.
+fn datetime(value: minijinja::Value) -> String {
+    if value.is_none() || value.is_undefined() {
+        return String::new();
+    }
+    let text = value.to_string();
+    match chrono::DateTime::parse_from_rfc3339(&text) {
+        Ok(t) => t
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M UTC")
+            .to_string(),
+        Err(_) => text,
+    }
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -148,6 +211,21 @@ mod tests {
                 "{name} is not registered in TEMPLATES"
             );
         }
+    }
+
+    #[test]
+    fn timestamps_show_to_the_minute() {
+        let env = super::templates();
+        let render = |t: &str, v: minijinja::Value| {
+            env.render_str(t, minijinja::context! { v })
+                .expect("renders")
+        };
+        assert_eq!(
+            render("{{ v | datetime }}", "2026-11-29T10:10:02.415325Z".into()),
+            "2026-11-29 10:10 UTC"
+        );
+        assert_eq!(render("{{ v | datetime }}", "soon".into()), "soon");
+        assert_eq!(render("{{ v | datetime }}", ().into()), "");
     }
 
     #[test]

@@ -82,6 +82,46 @@ pub(super) fn not_found_page(app: &AppState, user: &SignedIn, what: &str) -> Pag
     notice(app, user, StatusCode::NOT_FOUND, "Not found", &message)
 }
 
+/// Why a form post is refused before it acts: the answer is a page, built by
+/// [`Refusal::answer`] (kept small so checks can return it by value).
+pub(super) enum Refusal {
+    /// The CSRF token is missing or wrong.
+    Csrf,
+    /// The user lacks this permission.
+    Forbidden(Permission),
+    /// The path names no such record.
+    NotFound(&'static str),
+}
+
+impl Refusal {
+    /// The page for this refusal.
+    pub(super) fn answer(self, app: &AppState, user: &SignedIn) -> PageResult {
+        match self {
+            Refusal::Csrf => Ok(csrf_failure()),
+            Refusal::Forbidden(permission) => forbidden_page(app, user, permission),
+            Refusal::NotFound(what) => not_found_page(app, user, what),
+        }
+    }
+}
+
+/// Checks a form's CSRF token, then `permission`, then parses the path id of a
+/// `what` record.
+pub(super) fn writable(
+    user: &SignedIn,
+    csrf_token: &str,
+    permission: Permission,
+    id: &str,
+    what: &'static str,
+) -> Result<Uuid, Refusal> {
+    if !user.csrf_ok(csrf_token) {
+        return Err(Refusal::Csrf);
+    }
+    if !user.0.can(permission) {
+        return Err(Refusal::Forbidden(permission));
+    }
+    super::forms::parse_id(id).ok_or(Refusal::NotFound(what))
+}
+
 pub async fn login_form(State(app): State<AppState>) -> PageResult {
     render_login(&app, StatusCode::OK, None, "", "")
 }

@@ -39,6 +39,7 @@ fn a_refused_client_form_keeps_the_input_and_marks_the_bad_field() {
         "billing_email": "billing@nowhere", "currency": "CHF", "payment_terms": "net_15",
         "billing_cycle": "monthly", "billing_anchor_day": "1", "tax_region": "",
         "is_tax_exempt": null, "tax_exempt_certificate": "", "tags": "vip", "notes": "",
+        "parent_id": "p1", "account_manager_id": "", "sla_policy_id": "s1", "is_inactive": "on",
     });
     let html = render(
         "client_form.html",
@@ -46,6 +47,9 @@ fn a_refused_client_form_keeps_the_input_and_marks_the_bad_field() {
             nav => nav(), id => (), form, errors,
             client_types => vec!["company", "individual"],
             payment_terms => vec!["net_15", "net_30"], billing_cycles => vec!["monthly"],
+            parents => vec![json!({"id": "p1", "name": "Holding"})],
+            managers => vec![json!({"id": "u1", "full_name": "Ann"})],
+            policies => vec![json!({"id": "s1", "name": "Gold"})],
         },
     );
     assert!(
@@ -60,6 +64,22 @@ fn a_refused_client_form_keeps_the_input_and_marks_the_bad_field() {
     assert!(html.contains("Zürich &lt;script&gt;"), "{html}");
     assert!(!html.contains("<script>alert"), "{html}");
     assert!(html.contains(r#"action="/clients""#), "{html}");
+    assert!(
+        html.contains(r#"<option value="p1" selected>Holding</option>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<option value="s1" selected>Gold</option>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<option value="u1">Ann</option>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<input type="checkbox" name="is_inactive" checked>"#),
+        "{html}"
+    );
 }
 
 #[test]
@@ -107,7 +127,7 @@ fn the_client_page_shows_its_sections_and_forms() {
         "notes": "", "is_inactive": false, "archived_at": null, "merged_into": null,
     });
     let contact = json!({"id": "k1", "full_name": "Ann Lee", "role": "CEO", "email": "ann@acme.com", "phone": null, "is_inactive": false});
-    let location = json!({"name": "HQ", "address_line1": "1 Main St", "address_line2": "", "postal_code": "10001",
+    let location = json!({"id": "l1", "name": "HQ", "address_line1": "1 Main St", "address_line2": "", "postal_code": "10001",
                           "city": "New York", "region": "NY", "country": "US", "phone": null, "is_default": true, "is_billing": false});
     let entry = json!({"label": "call", "title": "Kick-off", "occurred_at": "2026-01-01T00:00:00Z", "detail": "went well"});
     let errors = FormErrors::from_issues(
@@ -121,7 +141,12 @@ fn the_client_page_shows_its_sections_and_forms() {
         "client.html",
         context! {
             nav => nav(), client, contacts => vec![contact], more_contacts => false,
-            locations => vec![location], assets => Vec::<Value>::new(), more_assets => false,
+            locations => vec![json!({"location": location, "form": location, "errors": FormErrors::default()})],
+            assets => Vec::<Value>::new(), more_assets => false,
+            tickets => vec![json!({"ticket": {"id": "t1", "number": "T-000007", "title": "Printer", "status": "Open",
+                                             "is_closed": false, "priority": "High"},
+                                  "sla": {"text": "in 2h 15m", "tone": "ok"}})],
+            more_tickets => false, can_read_tickets => true, can_create_ticket => true,
             kinds => vec![json!({"key": "call", "label": "Call"})], timeline => vec![entry], more_timeline => false,
             location_form => json!({"name": "Branch", "country": "USA"}), location_errors => errors,
             interaction_form => json!({"kind": "call"}), interaction_errors => FormErrors::default(),
@@ -138,6 +163,25 @@ fn the_client_page_shows_its_sections_and_forms() {
     assert!(html.contains(r#"value="USA""#), "{html}");
     assert!(html.contains("Kick-off"), "{html}");
     assert!(html.contains(r#"action="/clients/c1/archive""#), "{html}");
+    assert!(
+        html.contains(r#"action="/clients/c1/locations/l1""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"action="/clients/c1/locations/l1/archive""#),
+        "{html}"
+    );
+    // The edit form starts from the stored location, default ticked.
+    assert!(
+        html.contains(r#"<input type="checkbox" name="is_default" checked>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"href="/tickets/new?client_id=c1">New ticket</a>"#),
+        "{html}"
+    );
+    assert!(html.contains("T-000007"), "{html}");
+    assert!(html.contains("in 2h 15m"), "{html}");
 }
 
 #[test]
@@ -205,12 +249,34 @@ fn the_asset_page_lists_relationships_and_history() {
             client => json!({"id": "c1", "name": "Acme"}), location => (),
             related => vec![json!({"kind": "depends_on", "id": "a2", "asset": {"asset_tag": "SW-1", "name": "Switch"}})],
             history => vec![json!({"action": "updated", "changed_at": "t", "changes": [["status", "active", "in_repair"]]})],
+            candidates => vec![json!({"id": "a3", "asset_tag": "SRV-1", "name": "Server"})],
+            kinds => vec!["parent", "depends_on"],
+            relation_form => json!({"kind": "depends_on", "related_id": "a3"}),
+            relation_errors => FormErrors::from_issues(vec![issue("related_id", "would create a depends_on cycle")], &["kind", "related_id"]),
         },
     );
     assert!(html.contains("depends on"), "{html}");
     assert!(html.contains("SW-1 · Switch"), "{html}");
     assert!(
         html.contains("<td>status</td><td>active</td><td>in_repair</td>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            r#"<p class="field-error" data-field="related_id">would create a depends_on cycle</p>"#
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<option value="a3" selected>SRV-1 · Server</option>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"action="/assets/a1/relationships/remove""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<input type="hidden" name="kind" value="depends_on">"#),
         "{html}"
     );
 }
@@ -235,4 +301,239 @@ fn an_import_with_invalid_rows_says_nothing_was_imported() {
         "{html}"
     );
     assert!(html.contains(r#"enctype="multipart/form-data""#), "{html}");
+}
+
+fn ticket() -> serde_json::Value {
+    json!({
+        "id": "t1", "number": "T-000042", "title": "Printer jams", "description": "Floor 2",
+        "client_id": "c1", "contact_id": null, "board": "Service desk", "status": "Closed",
+        "is_closed": true, "priority": "High", "impact": null, "urgency": null, "category": null,
+        "assigned_to": "u1", "additional_agents": [], "tags": [], "origin": "ui",
+        "created_by": "u1", "created_at": "2026-03-02T10:00:00Z", "closed_at": "2026-03-02T11:00:00Z",
+        "sla_state": "completed", "response_due_at": "2026-03-02T10:30:00Z", "first_response_at": null,
+        "response_met": true, "resolution_due_at": "2026-03-02T14:00:00Z", "resolved_at": null,
+        "resolution_met": null, "sla_paused_at": null, "escalation_level": 1,
+    })
+}
+
+#[test]
+fn the_ticket_list_shows_countdowns_and_keeps_filters() {
+    let row = json!({"ticket": ticket(), "sla": {"text": "overdue 30m", "tone": "overdue"}});
+    let query = json!({"q": "", "status": "Open", "priority": "", "board": "", "assigned_to": "u1",
+                       "client_id": "", "sla_at_risk": "on", "state": "", "sort": ""});
+    let html = render(
+        "tickets.html",
+        context! {
+            nav => nav(), tickets => vec![row], client_names => json!({"c1": "Acme"}),
+            assignees => json!({"u1": "Ann Lee"}),
+            statuses => vec![json!({"name": "Open"}), json!({"name": "Closed"})],
+            priorities => vec![json!({"name": "High"})], boards => vec![json!({"name": "Service desk"})],
+            users => vec![json!({"id": "u1", "full_name": "Ann Lee"})],
+            clients => vec![json!({"id": "c1", "name": "Acme"})],
+            query, newest => false, by_due_url => "/tickets", newest_url => "/tickets?sort=newest",
+            next_url => "/tickets?status=Open&cursor=50", search_error => (), filtered => true,
+            paged => false, can_create => true,
+        },
+    );
+    assert!(
+        html.contains(r#"href="/tickets/t1">T-000042</a>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<span class="sla sla-overdue""#), "{html}");
+    assert!(html.contains("overdue 30m"), "{html}");
+    assert!(html.contains("Acme</a>"), "{html}");
+    assert!(html.contains("<td>Ann Lee</td>"), "{html}");
+    assert!(html.contains(r#"<option value="Open" selected>"#), "{html}");
+    assert!(html.contains(r#"<option value="u1" selected>"#), "{html}");
+    assert!(html.contains(r#"name="sla_at_risk" checked"#), "{html}");
+    assert!(html.contains("<strong>SLA due first</strong>"), "{html}");
+    assert!(html.contains("cursor=50\">Next page"), "{html}");
+}
+
+#[test]
+fn the_ticket_page_shows_a_status_conflict_next_to_the_status_form() {
+    let html = render(
+        "ticket.html",
+        context! {
+            nav => nav(), ticket => ticket(), client => json!({"id": "c1", "name": "Acme"}), contact => (),
+            statuses => vec![json!({"name": "Open", "is_closed": false, "pauses_sla": false}),
+                             json!({"name": "Closed", "is_closed": true, "pauses_sla": false})],
+            priorities => vec![json!({"name": "High"})], boards => vec![json!({"name": "Service desk"})],
+            users => vec![json!({"id": "u1", "full_name": "Ann Lee", "is_active": true})],
+            comments => vec![json!({"id": "k1", "body": "Rebooted <b>it</b>", "internal": false,
+                                    "author_kind": "technician", "author_id": "u1", "created_at": "t"})],
+            history => vec![json!({"event": "sla started", "occurred_at": "t0", "facts": "policy: Gold"})],
+            policy => json!({"name": "Gold"}), names => json!({"u1": "Ann Lee"}),
+            response => json!({"text": "met", "tone": "met"}), resolution => json!({"text": "met", "tone": "met"}),
+            status_form => json!({"status": "Closed"}),
+            status_errors => FormErrors::general("ticket T-000042 is already Closed"),
+            triage_form => json!({"priority": "High", "assigned_to": "u1", "board": "Service desk"}),
+            triage_errors => FormErrors::default(),
+            comment_form => json!({"body": "", "internal": null}), comment_errors => FormErrors::default(),
+            can_update => true,
+        },
+    );
+    assert!(
+        html.contains(r#"id="ticket-status">Closed</span>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<p class="field-error" data-field="status" role="alert">ticket T-000042 is already Closed</p>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<option value="Closed" selected>Closed (closes)</option>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains("Rebooted &lt;b&gt;it&lt;&#x2f;b&gt;"),
+        "{html}"
+    );
+    assert!(html.contains("<strong>Ann Lee</strong>"), "{html}");
+    assert!(html.contains(r#"action="/tickets/t1/comments""#), "{html}");
+    assert!(html.contains(r#"name="internal""#), "{html}");
+    assert!(html.contains("level 1"), "{html}");
+    assert!(
+        html.contains("<td>sla started</td><td>policy: Gold</td>"),
+        "{html}"
+    );
+}
+
+#[test]
+fn the_new_ticket_form_offers_the_clients_contacts_once_the_client_is_known() {
+    let errors = FormErrors::from_issues(vec![issue("title", "is required")], &["title"]);
+    let ctx = |client: Value| {
+        context! {
+            nav => nav(), errors => &errors, client,
+            form => json!({"client_id": "c1", "contact_id": "k1", "title": "", "priority": "High", "impact": "2"}),
+            contacts => vec![json!({"id": "k1", "full_name": "Grete"})],
+            clients => vec![json!({"id": "c1", "name": "Acme"})],
+            priorities => vec![json!({"name": "High"})], boards => vec![json!({"name": "Service desk", "itil_mode": true})],
+            users => Vec::<Value>::new(), levels => [1, 2, 3, 4, 5],
+        }
+    };
+    let html = render(
+        "ticket_form.html",
+        ctx(Value::from_serialize(json!({"id": "c1", "name": "Acme"}))),
+    );
+    assert!(
+        html.contains(r#"<option value="c1" selected>Acme</option>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<option value="k1" selected>Grete</option>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<p class="field-error" data-field="title">is required</p>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<option value="2" selected>2</option>"#),
+        "{html}"
+    );
+    assert!(html.contains("Service desk (ITIL)"), "{html}");
+    let without = render("ticket_form.html", ctx(Value::from(())));
+    assert!(without.contains("start the ticket from there"), "{without}");
+}
+
+#[test]
+fn the_sla_settings_forms_mark_the_bad_row() {
+    let policy_errors = FormErrors::from_issues(
+        vec![issue("target_1_resolution", "must be 1 to 525600 minutes")],
+        &["name", "target_1_resolution"],
+    );
+    let hours_errors = FormErrors::from_issues(
+        vec![issue("day3_start", "must be a time HH:MM")],
+        &["day3_start"],
+    );
+    let html = render(
+        "sla_settings.html",
+        context! {
+            nav => nav(), can_manage => true,
+            policies => vec![json!({"id": "s1", "name": "Gold", "is_default": true, "business_hours_id": "h1",
+                                     "notify_percents": [50, 100], "escalation_percents": [70, 90],
+                                     "targets": [{"priority": "High", "response_minutes": 30, "resolution_minutes": 240, "is_24x7": true}]})],
+            hour_names => json!({"h1": "Office"}),
+            hours => vec![json!({"hours": {"name": "Office", "timezone": "Europe/Zurich"}, "summary": "Mon 09:00–17:00", "holidays": "every 12-25"})],
+            hour_choices => vec![json!({"id": "h1", "name": "Office", "timezone": "Europe/Zurich"})],
+            priorities => vec![json!({"name": "Critical"}), json!({"name": "High"})],
+            weekdays => vec![json!({"n": 1, "name": "Monday"}), json!({"n": 3, "name": "Wednesday"})],
+            policy_form => json!({"name": "Silver", "target_1_resolution": "0", "business_hours_id": "h1"}),
+            policy_errors,
+            hours_form => json!({"day3_open": "on", "day3_start": "8am", "day1_start": "09:00"}),
+            hours_errors,
+            default_notify => "50, 75, 90, 100", default_escalation => "70, 90, 110",
+        },
+    );
+    assert!(html.contains("notify at 50%, 100%"), "{html}");
+    assert!(html.contains("<td>240 min</td>"), "{html}");
+    assert!(html.contains("Business hours: Office"), "{html}");
+    assert!(
+        html.contains(r#"<p class="field-error" data-field="target_1_resolution">must be 1 to 525600 minutes</p>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="target_1_resolution" type="number" min="1" value="0""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<input type="hidden" name="target_0_priority" value="Critical">"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<input type="checkbox" name="day3_open" checked"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<input type="checkbox" name="day1_open" aria-label"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<p class="field-error" data-field="day3_start">must be a time HH:MM</p>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="8am""#), "{html}");
+    assert!(
+        html.contains(r#"<option value="h1" selected>Office (Europe&#x2f;Zurich)</option>"#),
+        "{html}"
+    );
+}
+
+#[test]
+fn the_board_settings_show_each_boards_choices() {
+    let errors = FormErrors::from_issues(
+        vec![issue("escalation_2", "is a deactivated user")],
+        &["escalation_2"],
+    );
+    let html = render(
+        "boards.html",
+        context! {
+            nav => nav(), can_manage => true, levels => ["1", "2", "3"],
+            boards => vec![json!({
+                "board": {"id": "b1", "name": "Service desk", "is_default": true},
+                "form": {"itil_mode": "on", "default_priority": "High", "default_assignee_id": "u1",
+                         "sla_policy_id": "s1", "escalation_1": "", "escalation_2": "u1", "escalation_3": ""},
+                "errors": errors,
+            })],
+            priorities => vec![json!({"name": "High"})], policies => vec![json!({"id": "s1", "name": "Gold"})],
+            users => vec![json!({"id": "u1", "full_name": "Ann"})],
+        },
+    );
+    assert!(html.contains(r#"action="/settings/boards/b1""#), "{html}");
+    assert!(html.contains(r#"name="itil_mode" checked"#), "{html}");
+    assert!(
+        html.contains(r#"<option value="s1" selected>Gold</option>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<option value="High" selected>High</option>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            r#"<p class="field-error" data-field="escalation_2">is a deactivated user</p>"#
+        ),
+        "{html}"
+    );
 }
