@@ -60,3 +60,42 @@ pub async fn seed_defaults(tx: &mut TenantTx) -> Result<u64, DbError> {
         .await?;
     Ok(inserted as u64)
 }
+
+/// How a sequence's numbers look.
+#[derive(Clone, Debug, Queryable, serde::Serialize, utoipa::ToSchema)]
+pub struct Numbering {
+    /// Text before the number, e.g. `T-`.
+    pub prefix: String,
+    /// Digits, zero-padded (1–12).
+    pub padding: i32,
+    /// The number the next document gets.
+    pub next_value: i64,
+}
+
+/// Changes the prefix and/or padding of sequence `name`; numbers already issued keep
+/// their text, and the counter is untouched, so numbering stays gap-free.
+pub async fn configure(
+    tx: &mut TenantTx,
+    name: &str,
+    prefix: Option<&str>,
+    padding: Option<i32>,
+) -> Result<Numbering, NumberError> {
+    let current: Numbering = seq::table
+        .filter(seq::name.eq(name))
+        .select((seq::prefix, seq::padding, seq::next_value))
+        .for_update()
+        .first(tx.conn())
+        .await
+        .optional()
+        .map_err(DbError::from)?
+        .ok_or_else(|| NumberError::UnknownSequence(name.to_owned()))?;
+    Ok(diesel::update(seq::table.filter(seq::name.eq(name)))
+        .set((
+            seq::prefix.eq(prefix.unwrap_or(&current.prefix)),
+            seq::padding.eq(padding.unwrap_or(current.padding)),
+        ))
+        .returning((seq::prefix, seq::padding, seq::next_value))
+        .get_result(tx.conn())
+        .await
+        .map_err(DbError::from)?)
+}

@@ -109,6 +109,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
             .routes(routes!(tickets::list_comments, tickets::add_comment))
             .routes(routes!(tickets::edit_comment))
             .routes(routes!(tickets::sla_audit))
+            .routes(routes!(tickets::live_sla))
             .routes(routes!(
                 ticket_settings::list_statuses,
                 ticket_settings::create_status
@@ -122,6 +123,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
                 ticket_settings::create_board
             ))
             .routes(routes!(ticket_settings::update_board))
+            .routes(routes!(ticket_settings::configure_numbering))
             .routes(routes!(
                 ticket_settings::list_policies,
                 ticket_settings::create_policy

@@ -252,3 +252,67 @@ fn setting_name(text: &str, max: usize) -> Result<String, ApiError> {
     engine::validation::required_text(Some(text), max)
         .map_err(|e| ApiError::invalid_field("name", e.to_string()))
 }
+
+/// A change to how ticket numbers look.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NumberingPatch {
+    /// 0–10 characters of `A-Z`, `0-9`, `-`, `_`, `/`, e.g. `T-` or `HD-`.
+    #[schema(max_length = 10)]
+    prefix: Option<String>,
+    /// Zero-padded digits, 1–12.
+    #[schema(minimum = 1, maximum = 12)]
+    padding: Option<i32>,
+}
+
+/// Changes the prefix or padding of new ticket numbers (`T-000123`). Issued numbers
+/// keep their text and the counter goes on, so numbering stays gap-free.
+#[utoipa::path(patch, path = "/ticket-numbering", tag = "ticket-settings", request_body = NumberingPatch, security(("api_key" = [])),
+    responses((status = 200, body = activities::numbers::Numbering), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn configure_numbering(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<NumberingPatch>,
+) -> Result<Json<activities::numbers::Numbering>, ApiError> {
+    require(&caller, Permission::TENANT_MANAGE)?;
+    if let Some(prefix) = &body.prefix {
+        let ok = prefix.len() <= 10
+            && prefix.chars().all(|c| {
+                c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '/')
+            });
+        if !ok {
+            return Err(ApiError::invalid_field(
+                "prefix",
+                "must be at most 10 of A-Z, 0-9, '-', '_', '/'",
+            ));
+        }
+    }
+    if body.padding.is_some_and(|p| !(1..=12).contains(&p)) {
+        return Err(ApiError::invalid_field(
+            "padding",
+            "must be between 1 and 12",
+        ));
+    }
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let numbering =
+        activities::numbers::configure(&mut tx, "ticket", body.prefix.as_deref(), body.padding)
+            .await
+            .map_err(|e| match e {
+                activities::numbers::NumberError::Db(db) => ApiError::from(db),
+                other => ApiError::conflict(other.to_string()),
+            })?;
+    activities::audit::record(
+        &mut tx,
+        activities::audit::AuditEntry {
+            actor: Some(caller.user_id),
+            action: "ticket_numbering.updated",
+            resource: "number_sequence",
+            resource_id: None,
+            details: serde_json::json!({ "prefix": numbering.prefix, "padding": numbering.padding }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(numbering))
+}

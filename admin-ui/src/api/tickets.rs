@@ -393,3 +393,67 @@ pub async fn sla_audit(
     tx.commit().await?;
     Ok(Json(SlaHistory { data }))
 }
+
+/// The ticket's SLA clock as its running workflow sees it (the `state` query).
+#[derive(Serialize, ToSchema)]
+pub struct LiveSla {
+    /// `pending`, `running`, `paused`, `no_target` or `completed`.
+    state: String,
+    /// The next milestone (`{kind, measure|level, percent}`) and when it fires.
+    #[schema(value_type = Option<Object>)]
+    next: Option<serde_json::Value>,
+    /// Response due.
+    response_due_at: Option<DateTime<Utc>>,
+    /// Resolution due.
+    resolution_due_at: Option<DateTime<Utc>>,
+    /// Highest escalation level reached.
+    escalation_level: u8,
+    /// Milestones fired, in order.
+    #[schema(value_type = Vec<Object>)]
+    fired: Vec<serde_json::Value>,
+}
+
+/// Asks the ticket's SLA workflow for its state. 404 when the ticket is unknown or
+/// its workflow has ended (closed tickets: see the ticket's `sla` and `/sla-audit`).
+#[utoipa::path(get, path = "/tickets/{id}/sla", tag = "tickets", security(("api_key" = [])),
+    params(("id" = Uuid, Path, description = "Ticket id")),
+    responses((status = 200, body = LiveSla), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 503, body = Problem)))]
+pub async fn live_sla(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<LiveSla>, ApiError> {
+    require(&caller, Permission::TICKET_READ)?;
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let ticket = tickets::find_ticket(&mut tx, id).await?;
+    tx.commit().await?;
+    if ticket.is_none() {
+        return Err(ApiError::not_found("ticket"));
+    }
+    let temporal = app.temporal().await?;
+    let view = temporal
+        .ticket_sla_state(caller.tenant, id)
+        .await
+        .map_err(|e| match e {
+            activities::temporal::TemporalError::NotFound => {
+                ApiError::not_found("running SLA workflow")
+            }
+            activities::temporal::TemporalError::Unreachable { .. } => ApiError::unavailable(e),
+            other => ApiError::not_found(&format!("running SLA workflow ({other})")),
+        })?;
+    Ok(Json(LiveSla {
+        state: view.state,
+        next: view
+            .next
+            .map(|(m, at)| serde_json::json!({ "milestone": m, "at": at })),
+        response_due_at: view.response_due_at,
+        resolution_due_at: view.resolution_due_at,
+        escalation_level: view.escalation_level,
+        fired: view
+            .fired
+            .iter()
+            .map(|m| serde_json::to_value(m).unwrap_or_default())
+            .collect(),
+    }))
+}

@@ -18,7 +18,10 @@ fn env(name: &str) -> String {
 }
 
 fn number(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[derive(diesel::QueryableByName)]
@@ -39,8 +42,18 @@ async fn main() {
     // A day-long resolution target: every workflow goes to sleep on its timer.
     let policy = serde_json::json!({"name": "Bench", "is_default": true,
         "targets": [{"priority": "Medium", "response_minutes": 240, "resolution_minutes": 1440}]});
-    let created = http.post(format!("{base}/api/v1/sla-policies")).bearer_auth(&key).json(&policy).send().await.expect("policy");
-    assert!(created.status().is_success() || created.status() == 422, "policy: {}", created.status());
+    let created = http
+        .post(format!("{base}/api/v1/sla-policies"))
+        .bearer_auth(&key)
+        .json(&policy)
+        .send()
+        .await
+        .expect("policy");
+    assert!(
+        created.status().is_success() || created.status() == 422,
+        "policy: {}",
+        created.status()
+    );
     let client: serde_json::Value = http
         .post(format!("{base}/api/v1/clients"))
         .bearer_auth(&key)
@@ -87,18 +100,26 @@ async fn main() {
         p(0.99)
     );
 
-    let mut db = AsyncPgConnection::establish(&env("DATABASE_URL")).await.expect("db");
+    let mut db = AsyncPgConnection::establish(&env("DATABASE_URL"))
+        .await
+        .expect("db");
     let deadline = Instant::now() + Duration::from_secs(1800);
     loop {
-        let running: Count = diesel::sql_query("SELECT count(*) AS count FROM tickets WHERE tenant = $1 AND sla_state <> 'pending'")
-            .bind::<SqlUuid, _>(tenant)
-            .get_result(&mut db)
-            .await
-            .expect("count");
+        let running: Count = diesel::sql_query(
+            "SELECT count(*) AS count FROM tickets WHERE tenant = $1 AND sla_state <> 'pending'",
+        )
+        .bind::<SqlUuid, _>(tenant)
+        .get_result(&mut db)
+        .await
+        .expect("count");
         if running.count as usize >= tickets {
             break;
         }
-        assert!(Instant::now() < deadline, "only {} of {tickets} SLA workflows started", running.count);
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {tickets} SLA workflows started",
+            running.count
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let drained = started.elapsed();
@@ -109,7 +130,11 @@ async fn main() {
     );
     if let Ok(pid) = std::env::var("BENCH_WORKER_PID") {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let rss = status.lines().find(|l| l.starts_with("VmRSS")).unwrap_or("VmRSS: ?").to_owned();
+        let rss = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS"))
+            .unwrap_or("VmRSS: ?")
+            .to_owned();
         println!("worker with {tickets} sleeping SLA workflows (sticky cache 1000): {rss}");
     }
 }

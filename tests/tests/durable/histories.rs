@@ -143,9 +143,19 @@ async fn record_ticket_sla(app: &TestApp, key: &str, tenant: engine::TenantId) -
     let policy = json!({"name": "Recorded", "is_default": true, "notify_percents": [50, 100],
                         "targets": [{"priority": "Medium", "response_minutes": 2, "resolution_minutes": 3}]});
     json_with_status(app.post(key, "/api/v1/sla-policies", &policy).await, 201).await;
-    let client = json_with_status(app.post(key, "/api/v1/clients", &json!({"name": "Recorded"})).await, 201).await;
+    let client = json_with_status(
+        app.post(key, "/api/v1/clients", &json!({"name": "Recorded"}))
+            .await,
+        201,
+    )
+    .await;
     let ticket = json_with_status(
-        app.post(key, "/api/v1/tickets", &json!({"client_id": client["id"], "title": "Recorded"})).await,
+        app.post(
+            key,
+            "/api/v1/tickets",
+            &json!({"client_id": client["id"], "title": "Recorded"}),
+        )
+        .await,
         201,
     )
     .await;
@@ -156,18 +166,36 @@ async fn record_ticket_sla(app: &TestApp, key: &str, tenant: engine::TenantId) -
         async move {
             keel_tests::eventually(Duration::from_secs(30), || async {
                 let audit = json_with_status(app.get(key, &path).await, 200).await;
-                audit["data"].as_array()?.iter().any(|e| e["event"] == event).then_some(())
+                audit["data"]
+                    .as_array()?
+                    .iter()
+                    .any(|e| e["event"] == event)
+                    .then_some(())
             })
             .await
             .unwrap_or_else(|| panic!("no {event} in the SLA audit"))
         }
     };
     audit_has("sla_started").await;
-    json_with_status(app.patch(key, &path, &json!({"status": "Waiting on customer"})).await, 200).await;
+    json_with_status(
+        app.patch(key, &path, &json!({"status": "Waiting on customer"}))
+            .await,
+        200,
+    )
+    .await;
     audit_has("sla_paused").await;
-    json_with_status(app.patch(key, &path, &json!({"status": "In progress"})).await, 200).await;
+    json_with_status(
+        app.patch(key, &path, &json!({"status": "In progress"}))
+            .await,
+        200,
+    )
+    .await;
     audit_has("sla_breach").await;
-    json_with_status(app.patch(key, &path, &json!({"status": "Closed"})).await, 200).await;
+    json_with_status(
+        app.patch(key, &path, &json!({"status": "Closed"})).await,
+        200,
+    )
+    .await;
     let runs_done = keel_tests::eventually(Duration::from_secs(30), || async {
         let runs = json_with_status(app.get(key, "/api/v1/workflow-runs").await, 200).await;
         runs["data"]

@@ -376,3 +376,60 @@ async fn tenants_add_their_own_statuses_priorities_and_boards() {
     assert_eq!(statuses["data"].as_array().expect("data").len(), 6);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn ticket_numbers_take_a_new_prefix_and_padding_without_gaps() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme").await;
+    let client_id = client(&app, &t.admin_key).await;
+    assert_eq!(
+        ticket(
+            &app,
+            &t.admin_key,
+            json!({"client_id": client_id, "title": "A"})
+        )
+        .await["number"],
+        "T-000001"
+    );
+    let numbering = json_with_status(
+        app.patch(
+            &t.admin_key,
+            "/api/v1/ticket-numbering",
+            &json!({"prefix": "HD-", "padding": 4}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(numbering["next_value"], 2);
+    assert_eq!(
+        ticket(
+            &app,
+            &t.admin_key,
+            json!({"client_id": client_id, "title": "B"})
+        )
+        .await["number"],
+        "HD-0002"
+    );
+    let fields = invalid_fields(
+        app.patch(
+            &t.admin_key,
+            "/api/v1/ticket-numbering",
+            &json!({"prefix": "no spaces", "padding": 0}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(fields, vec!["prefix"]);
+    let fields = invalid_fields(
+        app.patch(
+            &t.admin_key,
+            "/api/v1/ticket-numbering",
+            &json!({"padding": 13}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(fields, vec!["padding"]);
+    app.stop().await;
+}
