@@ -42,7 +42,12 @@ fn replayer() -> WorkflowReplayer {
 #[tokio::test]
 async fn every_built_in_workflow_has_a_recorded_history_that_replays_cleanly() {
     let files = recorded();
-    for kind in ["tenant_onboarding", "self_test", "warranty_watch", "ticket_sla"] {
+    for kind in [
+        "tenant_onboarding",
+        "self_test",
+        "warranty_watch",
+        "ticket_sla",
+    ] {
         assert!(
             files.iter().any(|(name, _)| name.starts_with(kind)),
             "no recorded history for {kind}"
