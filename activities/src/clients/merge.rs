@@ -4,7 +4,7 @@
 use super::{is_descendant, lock_client, RecordError};
 use crate::audit::{self, AuditEntry};
 use crate::db::{DbError, TenantTx};
-use crate::schema::{assets, client_locations, clients, contacts, interactions};
+use crate::schema::{assets, client_locations, clients, contacts, interactions, tickets};
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -29,6 +29,8 @@ pub struct MergeSummary {
     pub locations: usize,
     /// Child clients re-parented.
     pub children: usize,
+    /// Tickets moved (their SLA workflows re-resolve the policy).
+    pub tickets: usize,
 }
 
 /// Moves everything of `source_id` to `target_id` and archives the source. Both must
@@ -158,6 +160,26 @@ async fn move_records(
             .set(interactions::client_id.eq(target))
             .execute(tx.conn())
             .await?;
+    let moved_tickets: Vec<(Uuid, String)> =
+        diesel::update(tickets::table.filter(tickets::client_id.eq(source)))
+            .set(tickets::client_id.eq(target))
+            .returning((tickets::id, tickets::number))
+            .get_results(tx.conn())
+            .await?;
+    // The client's SLA policy may differ: each moved ticket's workflow reloads it.
+    for (id, number) in &moved_tickets {
+        crate::events::emit(
+            tx,
+            DomainEvent::TicketUpdated(engine::TicketEvent {
+                id: *id,
+                client_id: target,
+                number: number.clone(),
+                changed: vec!["client_id".into()],
+                ..Default::default()
+            }),
+        )
+        .await?;
+    }
     let children = diesel::update(clients::table.filter(clients::parent_id.eq(source)))
         .set(clients::parent_id.eq(target))
         .execute(tx.conn())
@@ -170,5 +192,6 @@ async fn move_records(
         interactions,
         locations,
         children,
+        tickets: moved_tickets.len(),
     })
 }

@@ -456,6 +456,16 @@ async fn merging_moves_everything_and_archives_the_duplicate() {
         201,
     )
     .await;
+    let ticket = json_with_status(
+        app.post(
+            &t.admin_key,
+            "/api/v1/tickets",
+            &json!({"client_id": dup, "title": "Old ticket"}),
+        )
+        .await,
+        201,
+    )
+    .await;
     let eur = client(
         &app,
         &t.admin_key,
@@ -505,6 +515,17 @@ async fn merging_moves_everything_and_archives_the_duplicate() {
     assert_eq!(summary["assets"], 2);
     assert_eq!(summary["locations"], 1);
     assert_eq!(summary["interactions"], 1);
+    assert_eq!(summary["tickets"], 1);
+    let moved = json_with_status(
+        app.get(
+            &t.admin_key,
+            &format!("/api/v1/tickets/{}", ticket["id"].as_str().expect("id")),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(moved["client_id"], json!(keep), "tickets moved");
     let merged = json_with_status(
         app.get(&t.admin_key, &format!("/api/v1/clients/{dup}"))
             .await,
@@ -548,7 +569,17 @@ async fn merging_moves_everything_and_archives_the_duplicate() {
         200,
     )
     .await;
-    assert_eq!(timeline["data"][0]["title"], "Intro");
+    let titles: Vec<&str> = timeline["data"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter_map(|e| e["title"].as_str())
+        .collect();
+    assert_eq!(
+        titles,
+        vec!["T-000001 Old ticket", "Intro"],
+        "tickets and interactions, newest first"
+    );
     assert_eq!(events_about(&app, "client.merged", &dup).await, 1);
     assert_eq!(audits_about(&app, "client.merged", &dup).await, 1);
     // Merging an archived client again is a conflict.
