@@ -450,18 +450,14 @@ async fn write_clients(
             .execute(tx.conn())
             .await?;
     }
-    let entries = ids.iter().zip(rows).map(|(id, row)| AuditEntry {
-        actor,
-        action: "client.created",
+    let created = Created {
         resource: "client",
-        resource_id: Some(*id),
-        details: serde_json::json!({ "name": row.draft.name, "import_line": row.line }),
-    });
-    audit::record_many(tx, entries.collect()).await?;
-    let events = ids
-        .iter()
-        .map(|id| DomainEvent::ClientCreated(RecordRef::new(*id, *id)));
-    events::emit_many(tx, events.collect()).await
+        details: |row: &ValidRow<engine::clients::ClientDraft>| serde_json::json!({ "name": row.draft.name }),
+        event: |id, _: &ValidRow<engine::clients::ClientDraft>| {
+            DomainEvent::ClientCreated(RecordRef::new(id, id))
+        },
+    };
+    created.record(tx, actor, &ids, rows).await
 }
 
 async fn write_contacts(
@@ -488,19 +484,14 @@ async fn write_contacts(
             .execute(tx.conn())
             .await?;
     }
-    let entries = ids.iter().zip(rows).map(|(id, row)| AuditEntry {
-        actor,
-        action: "contact.created",
+    let created = Created {
         resource: "contact",
-        resource_id: Some(*id),
-        details: serde_json::json!({ "client_id": row.draft.client_id, "import_line": row.line }),
-    });
-    audit::record_many(tx, entries.collect()).await?;
-    let events = ids
-        .iter()
-        .zip(rows)
-        .map(|(id, row)| DomainEvent::ContactCreated(RecordRef::new(*id, row.draft.client_id)));
-    events::emit_many(tx, events.collect()).await
+        details: |row: &ValidRow<engine::contacts::ContactDraft>| serde_json::json!({ "client_id": row.draft.client_id }),
+        event: |id, row: &ValidRow<engine::contacts::ContactDraft>| {
+            DomainEvent::ContactCreated(RecordRef::new(id, row.draft.client_id))
+        },
+    };
+    created.record(tx, actor, &ids, rows).await
 }
 
 async fn write_assets(
@@ -546,17 +537,50 @@ async fn write_assets(
             .execute(tx.conn())
             .await?;
     }
-    let entries = ids.iter().zip(rows).map(|(id, row)| AuditEntry {
-        actor,
-        action: "asset.created",
+    let created = Created {
         resource: "asset",
-        resource_id: Some(*id),
-        details: serde_json::json!({ "asset_tag": row.draft.asset_tag, "import_line": row.line }),
-    });
-    audit::record_many(tx, entries.collect()).await?;
-    let events = ids
-        .iter()
-        .zip(rows)
-        .map(|(id, row)| DomainEvent::AssetCreated(RecordRef::new(*id, row.draft.client_id)));
-    events::emit_many(tx, events.collect()).await
+        details: |row: &ValidRow<engine::assets::AssetDraft>| serde_json::json!({ "asset_tag": row.draft.asset_tag }),
+        event: |id, row: &ValidRow<engine::assets::AssetDraft>| {
+            DomainEvent::AssetCreated(RecordRef::new(id, row.draft.client_id))
+        },
+    };
+    created.record(tx, actor, &ids, rows).await
+}
+
+/// What every imported record gets besides its row: an audit entry
+/// (`<resource>.created`, with the file line) and its `created` event.
+struct Created<D, E> {
+    resource: &'static str,
+    details: D,
+    event: E,
+}
+
+impl<D, E> Created<D, E> {
+    async fn record<T>(
+        &self,
+        tx: &mut TenantTx,
+        actor: Option<Uuid>,
+        ids: &[Uuid],
+        rows: &[ValidRow<T>],
+    ) -> Result<(), DbError>
+    where
+        D: Fn(&ValidRow<T>) -> serde_json::Value,
+        E: Fn(Uuid, &ValidRow<T>) -> DomainEvent,
+    {
+        let action = format!("{}.created", self.resource);
+        let entries = ids.iter().zip(rows).map(|(id, row)| {
+            let mut details = (self.details)(row);
+            details["import_line"] = row.line.into();
+            AuditEntry {
+                actor,
+                action: &action,
+                resource: self.resource,
+                resource_id: Some(*id),
+                details,
+            }
+        });
+        audit::record_many(tx, entries.collect()).await?;
+        let events = ids.iter().zip(rows).map(|(id, row)| (self.event)(*id, row));
+        events::emit_many(tx, events.collect()).await
+    }
 }

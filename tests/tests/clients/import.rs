@@ -83,6 +83,10 @@ async fn ten_thousand_rows_with_three_bad_ones_import_nothing_or_only_the_valid_
     assert_eq!(report["imported"], 9_997);
     assert_eq!(report["invalid"].as_array().expect("invalid").len(), 3);
     assert_eq!(client_count(&app, &t.admin_key).await, 9_997);
+    assert_eq!(
+        imported_records(&app, "client.created").await,
+        (9_997, 9_997)
+    );
     let one = json_with_status(
         app.get(&t.admin_key, "/api/v1/clients?q=client%2042,%20ltd")
             .await,
@@ -275,4 +279,27 @@ async fn the_cli_names_each_bad_line_and_imports_nothing_unless_asked() {
     assert_eq!(client_count(&app, &t.admin_key).await, 47);
     std::fs::remove_dir_all(&dir).ok();
     app.stop().await;
+}
+
+/// (audit rows with an `import_line`, outbox events) for imported records.
+async fn imported_records(app: &TestApp, action: &str) -> (i64, i64) {
+    use diesel::sql_types::{BigInt, Text};
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Counts {
+        #[diesel(sql_type = BigInt)]
+        audits: i64,
+        #[diesel(sql_type = BigInt)]
+        events: i64,
+    }
+    let mut owner = app.db.owner().await;
+    let counts: Counts = diesel::sql_query(
+        "SELECT (SELECT count(*) FROM audit_log WHERE action = $1 AND details ? 'import_line') AS audits,
+                (SELECT count(*) FROM outbox WHERE event_type = $1) AS events",
+    )
+    .bind::<Text, _>(action)
+    .get_result(&mut owner)
+    .await
+    .expect("counts");
+    (counts.audits, counts.events)
 }
