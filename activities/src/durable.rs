@@ -7,6 +7,11 @@ use crate::db::{Db, DbError, TenantTx};
 use crate::{effects, numbers, runs, self_test, tenants};
 use chrono::Utc;
 use engine::workflows::contracts::{
+    AbandonNotifications, AbandonNotificationsActivity, CollectDigest, CollectDigestActivity,
+    NotificationPlan, PlanNotifications, PlanNotificationsActivity, SendNotificationBatch,
+    SendNotificationBatchActivity, SentBatch,
+};
+use engine::workflows::contracts::{
     CloseRun, CloseRunActivity, FireMilestone, FireMilestoneActivity, FlagWarranties,
     FlagWarrantiesActivity, LoadSlaPlan, LoadSlaPlanActivity, OpenRun, OpenRunActivity,
     RecordSlaState, RecordSlaStateActivity, SeedAccessActivity, SeedOutcome, SeedSequencesActivity,
@@ -364,5 +369,110 @@ impl SlaSteps {
             Box::pin(async move { crate::sla::fire_milestone(tx, &input).await })
         });
         exactly_once(&self.db, &ctx, &step, "sla.fire_milestone", json, work).await
+    }
+}
+
+/// The notification activities: planning, rate-limited sending, giving up and
+/// digests.
+pub struct NotificationSteps {
+    /// Application-role pool.
+    pub db: Db,
+    /// Sends mail.
+    pub mailer: crate::notifications::mail::Mailer,
+    /// The per-tenant e-mail rate limit.
+    pub limiter: crate::notifications::ratelimit::MailRateLimiter,
+}
+
+fn delivery_error(error: crate::notifications::delivery::DeliveryError) -> ActivityError {
+    use crate::notifications::delivery::DeliveryError;
+    match error {
+        DeliveryError::Invalid(message) => invalid_input(message),
+        other => ActivityError::application(ApplicationFailure::new(other.to_string())),
+    }
+}
+
+#[activities]
+impl NotificationSteps {
+    #[activity(definition = PlanNotificationsActivity)]
+    pub async fn plan(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: PlanNotifications,
+    ) -> Result<NotificationPlan, ActivityError> {
+        use engine::notifications::Subtype;
+        let subtype = Subtype::parse(&input.subtype).map_err(invalid_input)?;
+        if input.event.tenant != input.step.tenant {
+            return Err(invalid_input("the event belongs to another tenant".into()));
+        }
+        // Idempotent by construction (unique rows per batch key and recipient), so a
+        // retry after a commit plans nothing twice.
+        let mut tx = self.db.tenant_tx(input.step.tenant).await?;
+        let plan =
+            crate::notifications::delivery::plan(&mut tx, &self.mailer, &input.event, subtype)
+                .await
+                .map_err(delivery_error)?;
+        tx.commit().await?;
+        Ok(plan)
+    }
+
+    #[activity(definition = SendNotificationBatchActivity)]
+    pub async fn send_batch(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: SendNotificationBatch,
+    ) -> Result<SentBatch, ActivityError> {
+        let work = crate::notifications::delivery::send_batch(
+            &self.db,
+            &self.mailer,
+            &self.limiter,
+            input.step.tenant,
+            &input.batch_key,
+            input.max,
+            input.reserved,
+        );
+        tokio::pin!(work);
+        // Heartbeats let Temporal notice a dead worker within the heartbeat timeout
+        // and hand the batch to another, instead of waiting out the attempt timeout.
+        loop {
+            tokio::select! {
+                outcome = &mut work => return outcome.map_err(delivery_error),
+                () = tokio::time::sleep(std::time::Duration::from_secs(2)) => {
+                    let _ = ctx.record_heartbeat(0u32).await;
+                }
+            }
+        }
+    }
+
+    #[activity(definition = AbandonNotificationsActivity)]
+    pub async fn abandon(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: AbandonNotifications,
+    ) -> Result<u32, ActivityError> {
+        let mut tx = self.db.tenant_tx(input.step.tenant).await?;
+        let n = crate::notifications::delivery::abandon(&mut tx, &input.batch_key, &input.reason)
+            .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    #[activity(definition = CollectDigestActivity)]
+    pub async fn collect_digest(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: CollectDigest,
+    ) -> Result<NotificationPlan, ActivityError> {
+        let batch_key = format!("digest:{}", input.step.idempotency_key());
+        let mut tx = self.db.tenant_tx(input.step.tenant).await?;
+        let plan = crate::notifications::delivery::collect_digest(
+            &mut tx,
+            &self.mailer,
+            &batch_key,
+            input.up_to,
+        )
+        .await
+        .map_err(delivery_error)?;
+        tx.commit().await?;
+        Ok(plan)
     }
 }

@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod imports;
 pub mod interactions;
 pub mod migrate;
+pub mod notifications;
 pub mod numbers;
 pub mod pagination;
 pub mod ratelimit;

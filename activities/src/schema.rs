@@ -455,6 +455,7 @@ diesel::table! {
         default_assignee_id -> Nullable<Uuid>,
         sla_policy_id -> Nullable<Uuid>,
         escalation_managers -> Jsonb,
+        manager_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
     }
@@ -596,6 +597,105 @@ diesel::table! {
         details -> Jsonb,
         dedup_key -> Text,
         occurred_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notification_settings (tenant) {
+        tenant -> Uuid,
+        disabled_categories -> Array<Text>,
+        disabled_subtypes -> Array<Text>,
+        rate_limit_per_minute -> Int4,
+        digest_hour_utc -> Int2,
+        updated_at -> Timestamptz,
+        updated_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    smtp_settings (tenant) {
+        tenant -> Uuid,
+        host -> Text,
+        port -> Int4,
+        tls_mode -> Text,
+        username -> Nullable<Text>,
+        password_ciphertext -> Nullable<Bytea>,
+        from_address -> Text,
+        from_name -> Nullable<Text>,
+        updated_at -> Timestamptz,
+        updated_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    notification_templates (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        template_key -> Text,
+        locale -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        updated_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    notification_preferences (tenant, user_id, subtype) {
+        tenant -> Uuid,
+        user_id -> Uuid,
+        subtype -> Text,
+        enabled -> Bool,
+        delivery -> Text,
+        override_email -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notification_log (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        batch_key -> Text,
+        event_id -> Nullable<Uuid>,
+        template_key -> Text,
+        recipient_user_id -> Nullable<Uuid>,
+        recipient_contact_id -> Nullable<Uuid>,
+        recipient_name -> Text,
+        recipient_email -> Text,
+        status -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        link -> Nullable<Text>,
+        message_id -> Text,
+        in_reply_to -> Nullable<Text>,
+        thread_references -> Array<Text>,
+        unsubscribe_url -> Nullable<Text>,
+        digest_id -> Nullable<Uuid>,
+        attempts -> Int4,
+        smtp_response -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        queued_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+        failed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    in_app_notifications (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        event_id -> Nullable<Uuid>,
+        subtype -> Text,
+        title -> Text,
+        body -> Text,
+        link -> Nullable<Text>,
+        created_at -> Timestamptz,
+        read_at -> Nullable<Timestamptz>,
     }
 }
 

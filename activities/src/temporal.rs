@@ -1,12 +1,15 @@
 //! The Temporal client side: starting Keel's workflows, signalling runs and waiting
 //! for results. Used by the API, the CLI and the event-driven workflow starter.
 
+use engine::workflows::notification_digest::DigestInput;
+use engine::workflows::notification_fan_out::FanOutInput;
 use engine::workflows::onboarding::{OnboardingInput, OnboardingResult};
 use engine::workflows::self_test::{Note, SelfTestInput, SelfTestResult};
 use engine::workflows::ticket_sla::{self, SlaSignal, SlaView, TicketSlaInput};
 use engine::workflows::warranty_watch::WarrantyWatchInput;
 use engine::workflows::{
-    task_queue, SelfTest, TenantOnboarding, TicketSla, WarrantyWatch, WorkflowKind, PLATFORM_QUEUE,
+    task_queue, NotificationDigest, NotificationFanOut, SelfTest, TenantOnboarding, TicketSla,
+    WarrantyWatch, WorkflowKind, PLATFORM_QUEUE,
 };
 use engine::TenantId;
 use std::time::Duration;
@@ -150,6 +153,70 @@ impl Temporal {
         match self
             .client
             .start_workflow(WarrantyWatch::run, input, options)
+            .await
+        {
+            Ok(handle) => Ok(StartedRun {
+                workflow_id,
+                run_id: handle.run_id().map(str::to_owned),
+            }),
+            Err(WorkflowStartError::AlreadyStarted { run_id, .. }) => Ok(StartedRun {
+                workflow_id,
+                run_id,
+            }),
+            Err(other) => Err(TemporalError::Rpc(other.to_string())),
+        }
+    }
+
+    /// Starts the notification fan-out of one event; a redelivered event finds the
+    /// run (running or finished) and starts nothing.
+    pub async fn start_notification_fan_out(
+        &self,
+        input: FanOutInput,
+    ) -> Result<StartedRun, TemporalError> {
+        let workflow_id = WorkflowKind::NotificationFanOut.workflow_id(
+            input.event.tenant,
+            &input.event.event_id.simple().to_string(),
+        );
+        let options = WorkflowStartOptions::new(self.platform_queue(), workflow_id.clone())
+            .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+            .build();
+        match self
+            .client
+            .start_workflow(NotificationFanOut::run, input, options)
+            .await
+        {
+            Ok(handle) => Ok(StartedRun {
+                workflow_id,
+                run_id: handle.run_id().map(str::to_owned),
+            }),
+            Err(WorkflowStartError::AlreadyStarted { run_id, .. }) => Ok(StartedRun {
+                workflow_id,
+                run_id,
+            }),
+            Err(other) => Err(TemporalError::Rpc(other.to_string())),
+        }
+    }
+
+    /// Starts a tenant's daily digest unless it runs; with `input.once`, sends one
+    /// digest now under a fresh id.
+    pub async fn start_notification_digest(
+        &self,
+        input: DigestInput,
+    ) -> Result<StartedRun, TemporalError> {
+        let key = if input.once {
+            format!("now-{}", uuid::Uuid::now_v7().simple())
+        } else {
+            input.tenant.simple()
+        };
+        let workflow_id = WorkflowKind::NotificationDigest.workflow_id(input.tenant, &key);
+        let options = WorkflowStartOptions::new(self.platform_queue(), workflow_id.clone())
+            .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
+            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+            .build();
+        match self
+            .client
+            .start_workflow(NotificationDigest::run, input, options)
             .await
         {
             Ok(handle) => Ok(StartedRun {

@@ -40,6 +40,8 @@ pub struct HttpSettings {
     pub task_queue_prefix: String,
     /// Slug of the operator's tenant, whose Admins may create tenants via the API.
     pub platform_tenant: Option<String>,
+    /// Outgoing mail (test e-mails, unsubscribe links, template previews).
+    pub mail: activities::notifications::mail::MailConfig,
 }
 
 impl Default for HttpSettings {
@@ -55,6 +57,13 @@ impl Default for HttpSettings {
             temporal_namespace: "default".to_owned(),
             task_queue_prefix: String::new(),
             platform_tenant: None,
+            mail: activities::notifications::mail::MailConfig {
+                default_smtp_url: None,
+                default_from: "Keel <keel@localhost>".to_owned(),
+                secret_key: Vec::new(),
+                public_url: "http://127.0.0.1:8080".to_owned(),
+                rate_window: std::time::Duration::from_secs(60),
+            },
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod events;
 pub mod identity;
 pub mod import;
 pub mod interactions;
+pub mod notifications;
 pub mod rbac;
 pub mod sla;
 pub mod tenancy;

@@ -26,6 +26,11 @@ struct FileConfig {
     secure_cookies: Option<bool>,
     task_queue_prefix: Option<String>,
     platform_tenant: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    secret_key: Option<String>,
+    public_url: Option<String>,
+    smtp_port: Option<u16>,
 }
 
 /// The resolved configuration.
@@ -50,6 +55,17 @@ pub struct Config {
     pub task_queue_prefix: String,
     /// Slug of the operator's tenant, whose Admins may create tenants through the API.
     pub platform_tenant: Option<String>,
+    /// The system SMTP relay (`smtp://host:port`); `None`: the sink `keel up` runs.
+    pub smtp_url: Option<String>,
+    /// Sender of mail through the system relay.
+    pub mail_from: String,
+    /// Secret for SMTP passwords at rest and unsubscribe links; `None`: the key file
+    /// in the data folder (created on first use).
+    pub secret_key: Option<String>,
+    /// Base URL of the UI in e-mails; `None`: `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Port of the local mail sink `keel up` starts.
+    pub smtp_port: u16,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -115,6 +131,15 @@ impl Config {
                 .or(file.task_queue_prefix)
                 .unwrap_or_default(),
             platform_tenant: env("KEEL_PLATFORM_TENANT").or(file.platform_tenant),
+            smtp_url: env("KEEL_SMTP_URL").or(file.smtp_url),
+            mail_from: env("KEEL_MAIL_FROM")
+                .or(file.mail_from)
+                .unwrap_or_else(|| "Keel <keel@localhost>".to_owned()),
+            secret_key: env("KEEL_SECRET_KEY").or(file.secret_key),
+            public_url: env("KEEL_PUBLIC_URL").or(file.public_url),
+            smtp_port: env_parsed("KEEL_SMTP_PORT")?
+                .or(file.smtp_port)
+                .unwrap_or(2525),
         })
     }
 
@@ -158,6 +183,7 @@ impl Config {
             temporal_namespace: self.temporal_namespace.clone(),
             task_queue_prefix: self.task_queue_prefix.clone(),
             platform_tenant: self.platform_tenant.clone(),
+            mail: self.mail_config(),
             ..admin_ui::HttpSettings::default()
         }
     }
@@ -196,6 +222,7 @@ impl Config {
             &self.redis_prefix,
         );
         settings.task_queue_prefix = self.task_queue_prefix.clone();
+        settings.mail = self.mail_config();
         if let Some(seconds) = std::env::var("KEEL_SLA_SECONDS_PER_MINUTE")
             .ok()
             .and_then(|v| v.parse::<u32>().ok())
@@ -205,4 +232,72 @@ impl Config {
         }
         settings
     }
+}
+
+impl Config {
+    /// The system relay: `KEEL_SMTP_URL`, or the sink `keel up` runs.
+    pub fn smtp_url(&self) -> String {
+        self.smtp_url
+            .clone()
+            .unwrap_or_else(|| format!("smtp://127.0.0.1:{}", self.smtp_port))
+    }
+
+    /// Mail settings shared by `keel serve` and `keel worker`.
+    pub fn mail_config(&self) -> activities::notifications::mail::MailConfig {
+        activities::notifications::mail::MailConfig {
+            default_smtp_url: Some(self.smtp_url()),
+            default_from: self.mail_from.clone(),
+            secret_key: self.secret_key_bytes(),
+            public_url: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", self.listen)),
+            // A testing knob like KEEL_SLA_SECONDS_PER_MINUTE: shrinks the minute of
+            // the e-mail rate limit so rate tests finish in seconds.
+            rate_window: std::time::Duration::from_secs(
+                std::env::var("KEEL_MAIL_RATE_WINDOW_SECONDS")
+                    .ok()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .filter(|s| (1..=60).contains(s))
+                    .unwrap_or(60),
+            ),
+        }
+    }
+
+    /// `KEEL_SECRET_KEY`, or the key file in the data folder, created with 32 random
+    /// bytes on first use so every process of this installation shares it.
+    fn secret_key_bytes(&self) -> Vec<u8> {
+        if let Some(key) = &self.secret_key {
+            return key.as_bytes().to_vec();
+        }
+        let path = self.data_dir.join("secret.key");
+        if let Ok(key) = std::fs::read_to_string(&path) {
+            if !key.trim().is_empty() {
+                return key.trim().as_bytes().to_vec();
+            }
+        }
+        let mut bytes = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+        let key = hex::encode(bytes);
+        let _ = std::fs::create_dir_all(&self.data_dir);
+        if let Err(e) = write_secret(&path, &key) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot store the secret key; set KEEL_SECRET_KEY");
+        }
+        std::fs::read_to_string(&path)
+            .map(|k| k.trim().as_bytes().to_vec())
+            .unwrap_or_else(|_| key.into_bytes())
+    }
+}
+
+/// Writes a new secret readable by its owner only, never replacing one another
+/// process wrote first.
+fn write_secret(path: &std::path::Path, key: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(key.as_bytes())
 }

@@ -91,6 +91,13 @@ async fn run(
             .push(("temporal", start_temporal(data_dir, config).await?));
         config.temporal_address = Some(config.temporal_address());
     }
+    if config.smtp_url.is_none() {
+        started.children.push((
+            "mail sink",
+            start_mail_sink(data_dir, config.smtp_port).await?,
+        ));
+        config.smtp_url = Some(config.smtp_url());
+    }
     if services_only {
         println!(
             "services are up: DATABASE_URL={} REDIS_URL={} TEMPORAL_ADDRESS={}",
@@ -110,8 +117,21 @@ async fn run(
     println!("\nKeel is up: http://{}/login", config.listen);
     println!("  tenant: {DEMO_SLUG}   e-mail: {DEMO_ADMIN}   password: {login}");
     println!(
-        "  Temporal UI: http://127.0.0.1:{}\n  Ctrl-C stops everything.\n",
-        config.temporal_ui_port
+        "  Temporal UI: http://127.0.0.1:{}\n  Outgoing mail: {}{}\n  Ctrl-C stops everything.\n",
+        config.temporal_ui_port,
+        config.smtp_url(),
+        if started
+            .children
+            .iter()
+            .any(|(name, _)| *name == "mail sink")
+        {
+            format!(
+                " (a local sink: messages land in {})",
+                data_dir.join("mail").display()
+            )
+        } else {
+            String::new()
+        }
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -351,6 +371,30 @@ async fn start_redis(data_dir: &Path, port: u16) -> Result<Child> {
         .context("cannot run redis-server: install Redis (./x setup does) or set REDIS_URL")?;
     wait_for_port("redis", port, &mut child, Duration::from_secs(20)).await?;
     eprintln!("started redis on 127.0.0.1:{port}");
+    Ok(child)
+}
+
+/// The local SMTP sink (`scripts/smtp_sink.py`, embedded): demo mail lands as
+/// `.eml` files in the data folder instead of leaving the machine.
+async fn start_mail_sink(data_dir: &Path, port: u16) -> Result<Child> {
+    if tcp_open(port).await {
+        bail!("port {port} is taken; set KEEL_SMTP_URL to send mail through that server");
+    }
+    let script = data_dir.join("smtp_sink.py");
+    std::fs::write(&script, include_str!("../../scripts/smtp_sink.py"))?;
+    let log = std::fs::File::create(data_dir.join("mail-sink.log"))?;
+    let mut child = Command::new("python3")
+        .arg(&script)
+        .args(["--port", &port.to_string(), "--dir"])
+        .arg(data_dir.join("mail"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .context("cannot run python3 for the mail sink (./x setup installs it and aiosmtpd), or set KEEL_SMTP_URL")?;
+    wait_for_port("mail sink", port, &mut child, Duration::from_secs(30)).await?;
+    eprintln!("started the local mail sink on 127.0.0.1:{port}");
     Ok(child)
 }
 

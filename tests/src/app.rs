@@ -62,6 +62,7 @@ impl TestApp {
             redis_url: redis_url.clone(),
             task_queue_prefix: task_queue_prefix.clone(),
             platform_tenant: Some("platform".to_owned()),
+            mail: test_mail_config(),
             ..admin_ui::HttpSettings::default()
         };
         let state = admin_ui::AppState::new(pool.clone(), redis, &redis_prefix, settings);
@@ -201,6 +202,17 @@ impl TestApp {
             .expect("request")
     }
 
+    /// A PUT of a JSON body with a bearer key.
+    pub async fn put(&self, key: &str, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.http
+            .put(self.url(path))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// A DELETE with a bearer key.
     pub async fn delete(&self, key: &str, path: &str) -> reqwest::Response {
         self.http
@@ -255,4 +267,22 @@ pub async fn json_with_status(response: reqwest::Response, status: u16) -> serde
     let text = response.text().await.expect("body");
     assert_eq!(actual, status, "unexpected status; body: {text}");
     serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+}
+
+/// The secret key of test installations (API and workers must agree on it).
+pub const TEST_SECRET: &str = "keel-test-secret";
+/// The rate-limit window in tests: a tenth of a minute, so a limit of 60 e-mails
+/// "per minute" means 60 per 6 seconds and rate tests finish quickly.
+pub const TEST_RATE_WINDOW_SECONDS: u64 = 6;
+
+/// Mail settings of tests: no system relay (tests give tenants SMTP settings that
+/// point at their own sink), the test secret, the short rate window.
+pub fn test_mail_config() -> activities::notifications::mail::MailConfig {
+    activities::notifications::mail::MailConfig {
+        default_smtp_url: None,
+        default_from: "Keel <keel@localhost>".to_owned(),
+        secret_key: TEST_SECRET.as_bytes().to_vec(),
+        public_url: "http://keel.test".to_owned(),
+        rate_window: std::time::Duration::from_secs(TEST_RATE_WINDOW_SECONDS),
+    }
 }

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod database;
+pub mod smtp;
 pub mod worker;
 
 pub use app::{TenantFixture, TestApp};

@@ -23,6 +23,7 @@ pub fn settings(app: &TestApp) -> workers::WorkerSettings {
     settings.max_activities = 8;
     // SLA targets in tests are seconds, not minutes.
     settings.sla_seconds_per_minute = 1;
+    settings.mail = crate::app::test_mail_config();
     settings
 }
 
@@ -120,6 +121,11 @@ pub fn worker_process(app: &TestApp) -> WorkerProcess {
         .env("KEEL_REDIS_PREFIX", &app.redis_prefix)
         .env("KEEL_LOG", "warn")
         .env("KEEL_SLA_SECONDS_PER_MINUTE", "1")
+        .env("KEEL_SECRET_KEY", crate::app::TEST_SECRET)
+        .env(
+            "KEEL_MAIL_RATE_WINDOW_SECONDS",
+            crate::app::TEST_RATE_WINDOW_SECONDS.to_string(),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()

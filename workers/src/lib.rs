@@ -4,12 +4,18 @@
 
 mod starter;
 
-use activities::durable::{AssetSteps, Onboarding, RunRecorder, SelfTestSteps, SlaSteps};
+use activities::durable::{
+    AssetSteps, NotificationSteps, Onboarding, RunRecorder, SelfTestSteps, SlaSteps,
+};
 use activities::events::consumer::{Consumer, ConsumerSettings};
 use activities::events::relay::{Relay, RelaySettings};
+use activities::notifications::mail::{MailConfig, Mailer};
+use activities::notifications::ratelimit::MailRateLimiter;
 use activities::temporal::Temporal;
 use activities::Db;
-use engine::workflows::{SelfTest, TenantOnboarding, TicketSla, WarrantyWatch};
+use engine::workflows::{
+    NotificationDigest, NotificationFanOut, SelfTest, TenantOnboarding, TicketSla, WarrantyWatch,
+};
 use std::future::Future;
 use std::time::Duration;
 use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
@@ -38,6 +44,8 @@ pub struct WorkerSettings {
     /// Real seconds per SLA minute for new TicketSla runs: 60, except in tests that
     /// shrink SLA targets to seconds (`KEEL_SLA_SECONDS_PER_MINUTE`).
     pub sla_seconds_per_minute: u32,
+    /// Outgoing mail: relay, sender, secret, public URL and rate-limit window.
+    pub mail: MailConfig,
 }
 
 impl WorkerSettings {
@@ -58,6 +66,13 @@ impl WorkerSettings {
             max_activities: 50,
             run_event_bus: true,
             sla_seconds_per_minute: 60,
+            mail: MailConfig {
+                default_smtp_url: None,
+                default_from: "Keel <keel@localhost>".to_owned(),
+                secret_key: Vec::new(),
+                public_url: "http://127.0.0.1:8080".to_owned(),
+                rate_window: Duration::from_secs(60),
+            },
         }
     }
 }
@@ -93,6 +108,18 @@ pub async fn run(
     )
     .await?;
     let runtime = Runtime::from_current_tokio(Default::default()).map_err(sdk)?;
+    let limiter_redis = activities::ratelimit::connect(&settings.redis_url)
+        .await
+        .map_err(sdk)?;
+    let notifications = NotificationSteps {
+        db: db.clone(),
+        mailer: Mailer::new(settings.mail.clone()),
+        limiter: MailRateLimiter::new(
+            limiter_redis,
+            &settings.redis_prefix,
+            settings.mail.rate_window,
+        ),
+    };
     let options = WorkerOptions::new(temporal.platform_queue())
         .register_workflow::<TenantOnboarding>()
         .map_err(sdk)?
@@ -102,11 +129,16 @@ pub async fn run(
         .map_err(sdk)?
         .register_workflow::<TicketSla>()
         .map_err(sdk)?
+        .register_workflow::<NotificationFanOut>()
+        .map_err(sdk)?
+        .register_workflow::<NotificationDigest>()
+        .map_err(sdk)?
         .register_activities(RunRecorder { db: db.clone() })
         .register_activities(Onboarding { db: db.clone() })
         .register_activities(SelfTestSteps { db: db.clone() })
         .register_activities(AssetSteps { db: db.clone() })
         .register_activities(SlaSteps { db: db.clone() })
+        .register_activities(notifications)
         .max_cached_workflows(1000)
         .tuner(
             TunerHolder::builder()

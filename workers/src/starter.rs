@@ -5,6 +5,8 @@
 use activities::events::consumer::EventHandler;
 use activities::temporal::Temporal;
 use activities::temporal::TemporalError;
+use engine::workflows::notification_digest::DigestInput;
+use engine::workflows::notification_fan_out::FanOutInput;
 use engine::workflows::ticket_sla::{SlaSignal, TicketSlaInput};
 use engine::workflows::warranty_watch::WarrantyWatchInput;
 use engine::{DomainEvent, EventEnvelope, TicketEvent};
@@ -68,6 +70,36 @@ impl WorkflowStarter {
 
 impl EventHandler for WorkflowStarter {
     async fn handle(&self, event: &EventEnvelope) -> Result<(), String> {
+        self.to_sla_and_others(event).await?;
+        self.to_notifications(event).await
+    }
+}
+
+impl WorkflowStarter {
+    /// Starts the notification fan-out of an event that raises a notification, and
+    /// a new tenant's daily digest.
+    async fn to_notifications(&self, event: &EventEnvelope) -> Result<(), String> {
+        if let DomainEvent::TenantCreated { .. } = &event.event {
+            self.temporal
+                .start_notification_digest(DigestInput::daily(event.tenant))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let Some(subtype) = engine::notifications::subtype_of(event) else {
+            return Ok(());
+        };
+        let input = FanOutInput {
+            event: event.clone(),
+            subtype: subtype.as_str().to_owned(),
+        };
+        self.temporal
+            .start_notification_fan_out(input)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    async fn to_sla_and_others(&self, event: &EventEnvelope) -> Result<(), String> {
         match &event.event {
             // A tenant whose creator died before starting onboarding still gets it.
             DomainEvent::TenantCreated { slug, .. } => self
@@ -117,8 +149,8 @@ impl EventHandler for WorkflowStarter {
                 };
                 self.to_ticket_sla(event, ticket, Some(signal)).await
             }
-            // Further subscribers (notifications, playbooks) are added here;
-            // every other event starts no workflow.
+            // Further subscribers (playbooks) are added here; every other event
+            // starts no workflow of this kind.
             _ => Ok(()),
         }
     }

@@ -64,6 +64,8 @@ pub struct Board {
     /// Escalation manager per level: `{"1": user id, …}`.
     #[schema(value_type = Object)]
     pub escalation_managers: serde_json::Value,
+    /// Hears of new tickets and SLA trouble on the board.
+    pub manager_id: Option<Uuid>,
     /// Created at.
     pub created_at: DateTime<Utc>,
     /// Last changed at.
@@ -199,6 +201,10 @@ pub struct BoardPatch {
     /// Escalation managers by level 1–3: `{"1": user id}`; replaces the whole map.
     #[schema(value_type = Option<Object>)]
     pub escalation_managers: Option<std::collections::BTreeMap<String, Uuid>>,
+    /// The board's manager, notified of new tickets and SLA trouble (`null` clears).
+    #[serde(default, deserialize_with = "engine::validation::patch_field")]
+    #[schema(value_type = Option<Uuid>)]
+    pub manager_id: Option<Option<Uuid>>,
 }
 
 /// Changes a board's settings.
@@ -259,6 +265,12 @@ pub async fn update_board(
         }
         board.escalation_managers = serde_json::to_value(managers).unwrap_or_default();
     }
+    if let Some(manager) = patch.manager_id {
+        if let Some(user) = manager {
+            require_user(tx, user, "manager_id").await?;
+        }
+        board.manager_id = manager;
+    }
     let board: Board = diesel::update(boards::table.find((tx.tenant().0, id)))
         .set((
             boards::itil_mode.eq(board.itil_mode),
@@ -266,6 +278,7 @@ pub async fn update_board(
             boards::default_assignee_id.eq(board.default_assignee_id),
             boards::sla_policy_id.eq(board.sla_policy_id),
             boards::escalation_managers.eq(&board.escalation_managers),
+            boards::manager_id.eq(board.manager_id),
             boards::updated_at.eq(Utc::now()),
         ))
         .returning(Board::as_returning())

@@ -8,6 +8,7 @@ pub mod clients;
 pub mod contacts;
 pub mod imports;
 pub mod interactions;
+pub mod notifications;
 pub mod pagination;
 pub mod tenants;
 pub mod ticket_settings;
@@ -132,6 +133,31 @@ fn documented_routes() -> OpenApiRouter<AppState> {
                 ticket_settings::list_business_hours,
                 ticket_settings::create_business_hours
             ))
+            .routes(routes!(
+                notifications::get_settings,
+                notifications::update_settings
+            ))
+            .routes(routes!(notifications::list_templates))
+            .routes(routes!(
+                notifications::get_template,
+                notifications::save_template,
+                notifications::reset_template
+            ))
+            .routes(routes!(notifications::preview_template))
+            .routes(routes!(
+                notifications::get_smtp,
+                notifications::save_smtp,
+                notifications::delete_smtp
+            ))
+            .routes(routes!(notifications::send_test_email))
+            .routes(routes!(notifications::list_log))
+            .routes(routes!(notifications::list_preferences))
+            .routes(routes!(notifications::set_preference))
+            .routes(routes!(notifications::inbox))
+            .routes(routes!(notifications::unread_count))
+            .routes(routes!(notifications::mark_read))
+            .routes(routes!(notifications::mark_all_read))
+            .routes(routes!(notifications::send_digests_now))
             .merge(
                 OpenApiRouter::new()
                     .routes(routes!(imports::import_csv))

@@ -19,7 +19,7 @@ use uuid::Uuid;
 #[derive(Serialize, ToSchema)]
 pub struct Items<T: ToSchema> {
     /// The items.
-    data: Vec<T>,
+    pub data: Vec<T>,
 }
 
 /// The tenant's ticket statuses.

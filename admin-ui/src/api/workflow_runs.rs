@@ -264,6 +264,16 @@ pub struct StartedRunBody {
     workflow_id: String,
 }
 
+impl StartedRunBody {
+    /// The body for a started run.
+    pub fn new(run_id: Uuid, workflow_id: String) -> Self {
+        StartedRunBody {
+            run_id,
+            workflow_id,
+        }
+    }
+}
+
 /// Starts the SelfTest workflow: a canary that writes a row per step through the
 /// whole durable path (API → Temporal → worker → Postgres).
 #[utoipa::path(post, path = "/self-tests", tag = "workflow-runs", request_body = StartSelfTest, security(("api_key" = [])),

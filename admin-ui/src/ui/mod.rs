@@ -12,6 +12,8 @@ mod countdown;
 mod forms;
 mod imports;
 mod lookups;
+mod notification_settings;
+mod notifications;
 mod pages;
 #[cfg(test)]
 mod render_tests;
@@ -77,6 +79,30 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/sla_settings.html"),
     ),
     ("boards.html", include_str!("../../templates/boards.html")),
+    (
+        "notifications.html",
+        include_str!("../../templates/notifications.html"),
+    ),
+    (
+        "notification_preferences.html",
+        include_str!("../../templates/notification_preferences.html"),
+    ),
+    (
+        "unsubscribe.html",
+        include_str!("../../templates/unsubscribe.html"),
+    ),
+    (
+        "notification_settings.html",
+        include_str!("../../templates/notification_settings.html"),
+    ),
+    (
+        "notification_templates.html",
+        include_str!("../../templates/notification_templates.html"),
+    ),
+    (
+        "notification_template.html",
+        include_str!("../../templates/notification_template.html"),
+    ),
 ];
 
 /// The compiled page templates.
@@ -169,6 +195,42 @@ pub fn router(_state: AppState) -> Router<AppState> {
         )
         .route("/settings/boards", get(sla_settings::boards_page))
         .route("/settings/boards/{id}", post(sla_settings::update_board))
+        .route("/notifications", get(notifications::inbox))
+        .route(
+            "/notifications/read-all",
+            post(notifications::mark_all_read),
+        )
+        .route("/notifications/{id}/read", post(notifications::mark_read))
+        .route(
+            "/notifications/preferences",
+            get(notifications::preferences_page).post(notifications::save_preferences),
+        )
+        // Public: the signed token is the authority (RFC 8058 one-click posts carry
+        // no session cookie and no CSRF token), so these handlers take no SignedIn.
+        .route(
+            "/notifications/unsubscribe",
+            get(notifications::unsubscribe_form).post(notifications::unsubscribe),
+        )
+        .route(
+            "/settings/notifications",
+            get(notification_settings::settings_page).post(notification_settings::save_settings),
+        )
+        .route(
+            "/settings/notifications/smtp",
+            post(notification_settings::save_smtp),
+        )
+        .route(
+            "/settings/notifications/test-email",
+            post(notification_settings::send_test_email),
+        )
+        .route(
+            "/settings/notification-templates",
+            get(notification_settings::templates_page),
+        )
+        .route(
+            "/settings/notification-templates/{key}",
+            get(notification_settings::template_page).post(notification_settings::template_action),
+        )
         .route("/static/app.css", get(stylesheet))
 }
 

@@ -36,6 +36,8 @@ pub(super) fn nav(user: &SignedIn) -> minijinja::Value {
         full_name => user.0.full_name,
         csrf_token => user.csrf_token(),
         can_manage_users => user.0.can(Permission::USER_CREATE),
+        can_manage_tenant => user.0.can(Permission::TENANT_MANAGE),
+        unread => user.1,
     }
 }
 

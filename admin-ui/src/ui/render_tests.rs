@@ -537,3 +537,273 @@ fn the_board_settings_show_each_boards_choices() {
         "{html}"
     );
 }
+
+fn nav_with_unread(unread: i64) -> Value {
+    context! {
+        email => "a@b.co", full_name => "Ann", csrf_token => "tok",
+        can_manage_users => true, can_manage_tenant => true, unread,
+    }
+}
+
+#[test]
+fn the_bell_shows_the_unread_count_only_when_there_is_one() {
+    let ctx = |unread| {
+        context! { nav => nav_with_unread(unread), notifications => Vec::<Value>::new(),
+        next_url => (), unread_only => false, here => "/notifications" }
+    };
+    let html = render("notifications.html", ctx(3));
+    assert!(html.contains(r#"href="/notifications""#), "{html}");
+    assert!(html.contains(r#"<span class="badge">3</span>"#), "{html}");
+    assert!(html.contains("/settings/notifications"), "{html}");
+    assert!(html.contains("No notifications yet."), "{html}");
+    let html = render("notifications.html", ctx(0));
+    assert!(!html.contains("badge"), "{html}");
+    assert!(!html.contains("Mark all read"), "{html}");
+    let html = render("notifications.html", ctx(250));
+    assert!(html.contains(r#"<span class="badge">99+</span>"#), "{html}");
+}
+
+#[test]
+fn the_inbox_highlights_unread_items_and_offers_mark_read() {
+    let unread = json!({
+        "id": "n1", "subtype": "ticket_assigned", "title": "Ticket #7 <b>assigned</b>",
+        "body": "To you", "link": "/tickets/t7", "created_at": "2026-03-02T10:15:00Z", "read_at": null,
+    });
+    let read = json!({
+        "id": "n2", "subtype": "ticket_closed", "title": "Ticket #6 closed",
+        "body": "", "link": null, "created_at": "2026-03-01T10:15:00Z", "read_at": "2026-03-01T11:00:00Z",
+    });
+    let html = render(
+        "notifications.html",
+        context! {
+            nav => nav_with_unread(1), notifications => vec![unread, read],
+            next_url => "/notifications?cursor=n2", unread_only => false,
+            here => "/notifications?cursor=n0",
+        },
+    );
+    assert!(html.contains(r#"<li class="unread">"#), "{html}");
+    assert!(html.contains(r#"<li class="read">"#), "{html}");
+    assert!(
+        html.contains(r#"<a href="&#x2f;tickets&#x2f;t7">Ticket #7 &lt;b&gt;assigned"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"action="/notifications/n1/read""#),
+        "{html}"
+    );
+    assert!(
+        !html.contains(r#"action="/notifications/n2/read""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"action="/notifications/read-all""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="back" value="&#x2f;notifications?cursor=n0""#)
+            || html.contains(r#"name="back" value="/notifications?cursor=n0""#),
+        "{html}"
+    );
+    assert!(html.contains("2026-03-02 10:15 UTC"), "{html}");
+    assert!(html.contains("Older notifications"), "{html}");
+}
+
+#[test]
+fn the_preferences_group_subtypes_and_grey_out_tenant_disabled_ones() {
+    let errors = FormErrors::from_issues(
+        vec![issue(
+            "ticket_created_override_email",
+            "must be an address like name@example.com",
+        )],
+        &["ticket_created_override_email"],
+    );
+    let row = |subtype: &str,
+               label: &str,
+               tenant_enabled: bool,
+               enabled: bool,
+               delivery: &str,
+               email: &str| {
+        json!({ "subtype": subtype, "label": label, "tenant_enabled": tenant_enabled,
+                "enabled": enabled, "delivery": delivery, "override_email": email })
+    };
+    let groups = vec![
+        context! { category => "tickets", label => "Tickets", rows => vec![
+            row("ticket_created", "Ticket created", true, true, "immediate", "nope@"),
+            row("ticket_updated", "Ticket updated", false, false, "digest", ""),
+        ] },
+        context! { category => "invoices", label => "Invoices", rows => Vec::<Value>::new() },
+    ];
+    let html = render(
+        "notification_preferences.html",
+        context! { nav => nav(), groups, errors, saved => false, deliveries => ["immediate", "digest"] },
+    );
+    assert!(
+        html.contains(r#"<th colspan="4" class="category">Tickets</th>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<th colspan="4" class="category">Invoices</th>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="ticket_created_enabled" checked"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="ticket_updated_enabled" aria-label"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<tr class="off">"#), "{html}");
+    assert!(html.contains("Switched off by your organisation"), "{html}");
+    assert!(
+        html.contains(r#"<option value="digest" selected>daily digest</option>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="nope@""#), "{html}");
+    assert!(
+        html.contains(r#"data-field="ticket_created_override_email">must be an address"#),
+        "{html}"
+    );
+}
+
+#[test]
+fn the_unsubscribe_page_confirms_then_reports() {
+    let confirm = render(
+        "unsubscribe.html",
+        context! { state => "confirm", label => "SLA breach", action => "/notifications/unsubscribe?token=a.b" },
+    );
+    assert!(
+        confirm.contains("Stop e-mails about <strong>SLA breach</strong>?"),
+        "{confirm}"
+    );
+    assert!(confirm.contains(r#"<form method="post""#), "{confirm}");
+    assert!(!confirm.contains("csrf_token"), "{confirm}");
+    assert!(
+        !confirm.contains("Log out"),
+        "no nav for the public page: {confirm}"
+    );
+    let done = render(
+        "unsubscribe.html",
+        context! { state => "done", label => "SLA breach", action => "" },
+    );
+    assert!(
+        done.contains("no longer receive e-mails about <strong>SLA breach</strong>"),
+        "{done}"
+    );
+    let invalid = render(
+        "unsubscribe.html",
+        context! { state => "invalid", label => "", action => "" },
+    );
+    assert!(
+        invalid.contains("This unsubscribe link is not valid."),
+        "{invalid}"
+    );
+}
+
+#[test]
+fn the_notification_settings_show_switches_smtp_and_the_test_outcome() {
+    let categories = json!([{ "category": "tickets", "label": "Tickets", "enabled": true, "subtypes": [
+        { "subtype": "ticket_created", "label": "Ticket created", "enabled": false },
+    ] }]);
+    let switches_errors = FormErrors::from_issues(
+        vec![issue("digest_hour_utc", "must be an hour between 0 and 23")],
+        &["digest_hour_utc"],
+    );
+    let smtp_errors = FormErrors::from_issues(
+        vec![issue("from_address", "must be an e-mail address")],
+        &["from_address"],
+    );
+    let html = render(
+        "notification_settings.html",
+        context! {
+            nav => nav(), categories,
+            switches_form => json!({ "rate_limit_per_minute": "60", "digest_hour_utc": "25" }),
+            switches_errors,
+            smtp => json!({ "host": "smtp.x", "port": 587, "tls_mode": "starttls", "has_password": true,
+                            "from_address": "a@x", "updated_at": "2026-03-02T10:15:00Z" }),
+            smtp_form => json!({ "host": "smtp.x", "port": "587", "tls_mode": "tls", "from_address": "bad" }),
+            smtp_errors, tls_modes => ["starttls", "tls", "none"],
+            test_to => "ops@x.co",
+            test_outcome => json!({ "delivered": false, "detail": "connection refused <x>" }),
+            test_errors => FormErrors::default(), saved => (),
+        },
+    );
+    assert!(
+        html.contains(r#"name="category_tickets" checked"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"name="subtype_ticket_created">"#), "{html}");
+    assert!(
+        html.contains(r#"data-field="digest_hour_utc">must be an hour"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="25""#), "{html}");
+    assert!(
+        html.contains(r#"<option value="tls" selected>TLS</option>"#),
+        "{html}"
+    );
+    assert!(html.contains("blank keeps the stored password"), "{html}");
+    assert!(html.contains(r#"name="remove_password""#), "{html}");
+    assert!(
+        html.contains(r#"data-field="from_address">must be an e-mail address"#),
+        "{html}"
+    );
+    assert!(html.contains("Not delivered"), "{html}");
+    assert!(html.contains("connection refused &lt;x&gt;"), "{html}");
+    assert!(html.contains(r#"value="ops@x.co""#), "{html}");
+}
+
+#[test]
+fn the_template_pages_list_edit_and_preview_in_a_sandbox() {
+    let list = render(
+        "notification_templates.html",
+        context! { nav => nav(), templates => vec![
+            json!({ "key": "ticket_created", "label": "Ticket created", "source": "tenant", "subject": "New {{ ticket.number }}", "updated_at": "2026-03-02T10:15:00Z" }),
+            json!({ "key": "daily_digest", "label": "Daily digest", "source": "system", "subject": "Digest", "updated_at": null }),
+        ] },
+    );
+    assert!(
+        list.contains(r#"href="/settings/notification-templates/ticket_created""#),
+        "{list}"
+    );
+    assert!(list.contains("yours"), "{list}");
+    assert!(list.contains("system"), "{list}");
+
+    let errors = FormErrors::from_issues(
+        vec![issue("html_body", "line 3: unknown variable `tickt`")],
+        &["subject", "text_body", "html_body"],
+    );
+    let template = json!({
+        "key": "ticket_created", "locale": "en", "source": "tenant", "subject": "s",
+        "text_body": "t", "html_body": "h", "updated_at": null,
+        "variables": [{ "path": "ticket.number", "description": "The ticket's number" }],
+    });
+    let html = render(
+        "notification_template.html",
+        context! {
+            nav => nav(), template, label => "Ticket created",
+            form => json!({ "subject": "Hi {{ ticket.number }}", "text_body": "x", "html_body": "<p>{{ tickt }}</p>" }),
+            errors, saved => (),
+            preview => json!({ "subject": "Hi #42", "text": "Hello <you>", "html": "<p class=\"x\">Hi & bye</p><script>alert(1)</script>" }),
+        },
+    );
+    assert!(
+        html.contains(r#"data-field="html_body">line 3: unknown variable"#),
+        "{html}"
+    );
+    assert!(
+        html.contains("&lt;p&gt;{{ tickt }}&lt;&#x2f;p&gt;"),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="reset""#), "{html}");
+    assert!(html.contains(r#"value="preview""#), "{html}");
+    assert!(html.contains("<code>ticket.number</code>"), "{html}");
+    assert!(html.contains("<pre>Hello &lt;you&gt;</pre>"), "{html}");
+    assert!(
+        html.contains(
+            r#"<iframe class="preview" sandbox srcdoc="&lt;p class=&quot;x&quot;&gt;Hi &amp; bye"#
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("<script>alert"), "{html}");
+}

@@ -33,8 +33,9 @@ pub fn set_cookie(name: &str, value: &str, max_age_seconds: i64, secure: bool) -
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{secure}")
 }
 
-/// The signed-in user of a UI request; pages without one redirect to `/login`.
-pub struct SignedIn(pub Principal);
+/// The signed-in user of a UI request, with the number of their unread in-app
+/// notifications (the bell in the header); pages without one redirect to `/login`.
+pub struct SignedIn(pub Principal, pub i64);
 
 impl SignedIn {
     /// The CSRF token the user's forms must carry.
@@ -75,12 +76,19 @@ impl FromRequestParts<AppState> for SignedIn {
         let principal = access::principal_for_session(&mut tx, &credential.hash)
             .await
             .map_err(|e| crate::error::ApiError::from(e).into_response())?;
+        // One cheap COUNT per page for the bell in the header.
+        let unread = match &principal {
+            Some(p) => activities::notifications::unread_count(&mut tx, p.user_id)
+                .await
+                .map_err(|e| crate::error::ApiError::from(e).into_response())?,
+            None => 0,
+        };
         tx.commit()
             .await
             .map_err(|e| crate::error::ApiError::from(e).into_response())?;
         let principal = principal.ok_or_else(to_login)?;
         tracing::Span::current().record("tenant", tracing::field::display(principal.tenant));
         tracing::Span::current().record("user", tracing::field::display(principal.user_id));
-        Ok(SignedIn(principal))
+        Ok(SignedIn(principal, unread))
     }
 }

@@ -533,6 +533,7 @@ impl BoardForm {
             default_assignee_id: Some(parse.id("default_assignee_id", &self.default_assignee_id)),
             sla_policy_id: Some(parse.id("sla_policy_id", &self.sla_policy_id)),
             escalation_managers: Some(managers),
+            manager_id: None,
         };
         parse.merge(Ok(patch))
     }

@@ -246,3 +246,106 @@ contract! {
     /// or a lower level), with an `sla_audit_log` entry; exactly once per milestone.
     FireMilestoneActivity = "sla.fire_milestone", FireMilestone => ()
 }
+
+/// `notifications.plan`: who hears of an event, and how.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PlanNotifications {
+    /// The step (its tenant is the event's tenant).
+    pub step: StepRef,
+    /// The event.
+    pub event: crate::EventEnvelope,
+    /// The subtype it raises (`Subtype::as_str`).
+    pub subtype: String,
+}
+
+/// What planning queued.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationPlan {
+    /// The key of the queued e-mails in `notification_log`, for the send batches.
+    pub batch_key: String,
+    /// E-mails queued to send now.
+    pub emails: u32,
+    /// E-mails held for recipients' daily digests.
+    pub digest: u32,
+    /// In-app notifications created.
+    pub in_app: u32,
+}
+
+contract! {
+    /// `notifications.plan`: resolves recipients, applies the tenant's switches and
+    /// users' preferences, renders each e-mail, and writes the queued
+    /// `notification_log` rows and in-app notifications (idempotent per event and
+    /// recipient).
+    PlanNotificationsActivity = "notifications.plan", PlanNotifications => NotificationPlan
+}
+
+/// `notifications.send_batch`: up to `max` queued e-mails of one batch key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SendNotificationBatch {
+    /// The step.
+    pub step: StepRef,
+    /// Which queued e-mails.
+    pub batch_key: String,
+    /// At most this many per call.
+    pub max: u32,
+    /// Rate-limit slots an earlier call reserved for this one; 0 to reserve anew.
+    #[serde(default)]
+    pub reserved: u32,
+}
+
+/// What one send batch did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentBatch {
+    /// Accepted by the SMTP server.
+    pub sent: u32,
+    /// Refused for good (5xx), with the answer recorded.
+    pub failed: u32,
+    /// Still queued after this batch.
+    pub remaining: u32,
+    /// Slots reserved in the tenant's rate limit for the next call, which may use
+    /// them after `wait_ms`.
+    #[serde(default)]
+    pub reserved: u32,
+    /// How long to wait before the reserved slots may be used (0: none reserved).
+    pub wait_ms: u64,
+}
+
+contract! {
+    /// `notifications.send_batch`: takes tokens from the tenant's rate limit, sends
+    /// that many queued e-mails, and marks each sent or failed as the server
+    /// answers. A transient answer (4xx, connection refused) fails the activity so it
+    /// is retried with backoff; an e-mail already marked sent is never sent again.
+    SendNotificationBatchActivity = "notifications.send_batch", SendNotificationBatch => SentBatch
+}
+
+/// `notifications.abandon`: gives up on a batch's queued e-mails.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AbandonNotifications {
+    /// The step.
+    pub step: StepRef,
+    /// Which queued e-mails.
+    pub batch_key: String,
+    /// Why, recorded on each row.
+    pub reason: String,
+}
+
+contract! {
+    /// `notifications.abandon`: marks the batch's still-queued e-mails failed.
+    AbandonNotificationsActivity = "notifications.abandon", AbandonNotifications => u32
+}
+
+/// `notifications.collect_digest`: the digests due up to a moment.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CollectDigest {
+    /// The step.
+    pub step: StepRef,
+    /// Collect notifications held for digests up to this moment.
+    pub up_to: chrono::DateTime<chrono::Utc>,
+}
+
+contract! {
+    /// `notifications.collect_digest`: renders one digest e-mail per recipient from
+    /// their held notifications, queues it under a new batch key, and marks the held
+    /// rows digested (idempotent per step).
+    CollectDigestActivity = "notifications.collect_digest", CollectDigest => NotificationPlan
+}

@@ -6,6 +6,8 @@
 //! another's run.
 
 pub mod contracts;
+pub mod notification_digest;
+pub mod notification_fan_out;
 pub mod onboarding;
 pub mod run_record;
 pub mod self_test;
@@ -18,6 +20,8 @@ use std::time::Duration;
 use temporalio_common::RetryPolicy;
 use temporalio_sdk::ActivityOptions;
 
+pub use notification_digest::NotificationDigest;
+pub use notification_fan_out::NotificationFanOut;
 pub use onboarding::TenantOnboarding;
 pub use self_test::SelfTest;
 pub use ticket_sla::TicketSla;
@@ -44,6 +48,10 @@ pub enum WorkflowKind {
     WarrantyWatch,
     /// A ticket's SLA clock ([`TicketSla`]).
     TicketSla,
+    /// One event's notifications ([`NotificationFanOut`]).
+    NotificationFanOut,
+    /// A tenant's daily notification digest ([`NotificationDigest`]).
+    NotificationDigest,
 }
 
 impl WorkflowKind {
@@ -54,6 +62,8 @@ impl WorkflowKind {
             WorkflowKind::SelfTest => "self_test",
             WorkflowKind::WarrantyWatch => "warranty_watch",
             WorkflowKind::TicketSla => "ticket_sla",
+            WorkflowKind::NotificationFanOut => "notification_fan_out",
+            WorkflowKind::NotificationDigest => "notification_digest",
         }
     }
 
@@ -64,6 +74,8 @@ impl WorkflowKind {
             WorkflowKind::SelfTest,
             WorkflowKind::WarrantyWatch,
             WorkflowKind::TicketSla,
+            WorkflowKind::NotificationFanOut,
+            WorkflowKind::NotificationDigest,
         ]
         .into_iter()
         .find(|k| k.name() == name)
@@ -76,6 +88,8 @@ impl WorkflowKind {
             WorkflowKind::SelfTest => "SelfTest",
             WorkflowKind::WarrantyWatch => "WarrantyWatch",
             WorkflowKind::TicketSla => "TicketSla",
+            WorkflowKind::NotificationFanOut => "NotificationFanOut",
+            WorkflowKind::NotificationDigest => "NotificationDigest",
         }
     }
 
