@@ -7,6 +7,8 @@
 #  3. Events from outbox insert to consumer ACK vs raw XADD + XREADGROUP/XACK.
 #  4. Clients: search over 100k clients / 300k contacts, page 1 vs page 1000, CSV import.
 #  5. Tickets: 10,000 through the API, their SLA workflows started and asleep, worker RSS.
+#  6. Notifications: one event fanned out to 10,000 recipients to a local SMTP sink vs a
+#     bare lettre loop sending the same messages.
 # Run through `./x bench`; BENCH_WORKFLOWS / BENCH_CONCURRENCY / BENCH_EVENTS resize.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +17,7 @@ DURATION=${BENCH_SECONDS:-10}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
-cargo build --release --quiet -p keel -p keel-tests --bin keel --bin bare-users --bin bench-durable --bin bench-clients --bin bench-tickets
+cargo build --release --quiet -p keel -p keel-tests --bin keel --bin bare-users --bin bench-durable --bin bench-clients --bin bench-tickets --bin bench-notifications
 KEEL=$ROOT/target/release/keel
 RUN=$ROOT/.keel/bench
 rm -rf "$RUN"; mkdir -p "$RUN"
@@ -93,3 +95,10 @@ KEEL_LOG=warn "$KEEL" worker >"$RUN/worker-2.log" 2>&1 &
 WORKER_PID=$!
 PIDS+=($WORKER_PID)
 KEEL_URL=http://127.0.0.1:58180 KEEL_KEY=$KEY BENCH_WORKER_PID=$WORKER_PID "$ROOT/target/release/bench-tickets"
+
+echo
+echo "notifications (one event to ${BENCH_RECIPIENTS:-10000} recipients, rate limit off):"
+python3 scripts/smtp_sink.py --port 52535 --dir "$RUN/mail" >"$RUN/sink.log" 2>&1 &
+PIDS+=($!)
+until grep -q ready "$RUN/sink.log"; do sleep 0.2; done
+KEEL_URL=http://127.0.0.1:58180 KEEL_KEY=$KEY BENCH_SMTP_PORT=52535 "$ROOT/target/release/bench-notifications"

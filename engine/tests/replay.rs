@@ -3,7 +3,9 @@
 //! in CI, before it reaches a worker. Histories are recorded against a real server
 //! by the `durable` integration tests (`KEEL_RECORD_HISTORIES=1`).
 
-use engine::workflows::{SelfTest, TenantOnboarding, TicketSla, WarrantyWatch};
+use engine::workflows::{
+    NotificationDigest, NotificationFanOut, SelfTest, TenantOnboarding, TicketSla, WarrantyWatch,
+};
 use std::path::PathBuf;
 use temporalio_client::WorkflowHistory;
 use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
@@ -35,6 +37,10 @@ fn replayer() -> WorkflowReplayer {
         .expect("register warranty watch")
         .register_workflow::<TicketSla>()
         .expect("register ticket sla")
+        .register_workflow::<NotificationFanOut>()
+        .expect("register notification fan-out")
+        .register_workflow::<NotificationDigest>()
+        .expect("register notification digest")
         .build();
     WorkflowReplayer::new(options).expect("replayer")
 }
@@ -47,6 +53,8 @@ async fn every_built_in_workflow_has_a_recorded_history_that_replays_cleanly() {
         "self_test",
         "warranty_watch",
         "ticket_sla",
+        "notification_fan_out",
+        "notification_digest",
     ] {
         assert!(
             files.iter().any(|(name, _)| name.starts_with(kind)),

@@ -611,24 +611,26 @@ async fn send_one(
         Ok(message) => mailer.send(route, message).await,
         Err(e) => Err(e),
     };
+    if let Ok(reply) = &outcome {
+        // The commit that follows the server's 250 is one round trip: the shorter
+        // this window, the smaller the chance that a worker dying in it sends the
+        // e-mail again on retry.
+        let sql = format!(
+            "UPDATE notification_log SET status = 'sent', sent_at = now(), attempts = attempts + 1, \
+             smtp_response = {}, last_error = NULL WHERE tenant = '{}' AND id = '{}' AND status = 'queued'",
+            crate::db::quote_literal(reply),
+            tenant.0,
+            row.id
+        );
+        db.tenant_batch(tenant, &sql).await?;
+        return Ok(true);
+    }
     let mut tx = db.tenant_tx(tenant).await?;
     let this = notification_log::table
         .filter(notification_log::id.eq(row.id))
         .filter(notification_log::status.eq("queued"));
     let result = match &outcome {
-        Ok(reply) => {
-            diesel::update(this)
-                .set((
-                    notification_log::status.eq("sent"),
-                    notification_log::sent_at.eq(Utc::now()),
-                    notification_log::attempts.eq(notification_log::attempts + 1),
-                    notification_log::smtp_response.eq(reply),
-                    notification_log::last_error.eq(None::<String>),
-                ))
-                .execute(tx.conn())
-                .await?;
-            Ok(true)
-        }
+        Ok(_) => Ok(true),
         Err(SendError::Permanent(reason)) => {
             diesel::update(this)
                 .set((

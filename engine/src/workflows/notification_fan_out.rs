@@ -80,7 +80,7 @@ impl NotificationFanOut {
             subtype: input.subtype.clone(),
         };
         let outcome = match ctx
-            .execute_activity(PlanNotificationsActivity, plan, database_write_options())
+            .execute_activity(PlanNotificationsActivity, plan, planning_options())
             .await
         {
             Ok(plan) => deliver(ctx, tenant, plan).await,
@@ -88,6 +88,15 @@ impl NotificationFanOut {
         };
         run_record::close(ctx, tenant, outcome).await
     }
+}
+
+/// Options of planning: rendering for thousands of recipients takes a while, so one
+/// attempt may take minutes; otherwise like every database write.
+pub fn planning_options() -> ActivityOptions {
+    let mut options = database_write_options();
+    options.close_timeouts =
+        temporalio_common::ActivityCloseTimeouts::StartToClose(Duration::from_secs(600));
+    options
 }
 
 /// Options of a send batch: each attempt is short, retries back off to a minute and

@@ -93,6 +93,9 @@ async fn histories_from_the_server_replay_against_this_build() {
     // A ticket's SLA clock: a default policy with a short resolution target (SLA
     // minutes are seconds in tests), a pause and a resume, the breach, then closing.
     let ticket_sla = record_ticket_sla(&app, &platform.admin_key, platform.tenant).await;
+    let sink = keel_tests::smtp::SmtpSink::start().await.expect("sink");
+    let (fan_out, digest) =
+        record_notifications(&app, &platform.admin_key, platform.admin_id, &sink).await;
 
     let replayer = WorkflowReplayer::new(
         WorkflowReplayerOptions::new()
@@ -103,6 +106,10 @@ async fn histories_from_the_server_replay_against_this_build() {
             .register_workflow::<engine::workflows::TenantOnboarding>()
             .expect("register")
             .register_workflow::<engine::workflows::SelfTest>()
+            .expect("register")
+            .register_workflow::<engine::workflows::NotificationFanOut>()
+            .expect("register")
+            .register_workflow::<engine::workflows::NotificationDigest>()
             .expect("register")
             .build(),
     )
@@ -117,6 +124,8 @@ async fn histories_from_the_server_replay_against_this_build() {
         ("self_test", self_test_id),
         ("warranty_watch", String::new()),
         ("ticket_sla", ticket_sla),
+        ("notification_fan_out", fan_out),
+        ("notification_digest", digest),
     ] {
         let json = if name == "warranty_watch" {
             watch_history.clone()
@@ -208,4 +217,133 @@ async fn record_ticket_sla(app: &TestApp, key: &str, tenant: engine::TenantId) -
     assert!(runs_done.is_some(), "the SLA workflow completed");
     let ticket_id = uuid::Uuid::parse_str(&id).expect("uuid");
     engine::workflows::ticket_sla::workflow_id(tenant, ticket_id)
+}
+
+/// A fan-out that sends two e-mails under a limit of one per "minute", so the
+/// second waits on a durable timer, and an on-demand digest carrying a held
+/// notification; answers their workflow ids once both completed.
+async fn record_notifications(
+    app: &TestApp,
+    key: &str,
+    admin: uuid::Uuid,
+    sink: &keel_tests::smtp::SmtpSink,
+) -> (String, String) {
+    json_with_status(
+        app.put(
+            key,
+            "/api/v1/smtp-settings",
+            &json!({"host": sink.host(), "port": sink.port(),
+                "tls_mode": "none", "from_address": "desk@recorded.test"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    json_with_status(
+        app.patch(
+            key,
+            "/api/v1/notification-settings",
+            &json!({"rate_limit_per_minute": 1}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let client = json_with_status(
+        app.post(key, "/api/v1/clients", &json!({"name": "Recorded mail"}))
+            .await,
+        201,
+    )
+    .await;
+    let contact = json_with_status(
+        app.post(key, "/api/v1/contacts",
+                 &json!({"client_id": client["id"], "full_name": "Rec Contact", "email": "rec@client.test"}))
+            .await,
+        201,
+    )
+    .await;
+    let ticket = json_with_status(
+        app.post(
+            key,
+            "/api/v1/tickets",
+            &json!({"client_id": client["id"], "contact_id": contact["id"],
+                 "title": "Recorded mail", "assigned_to": admin}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    sink.wait_for(2, Duration::from_secs(60))
+        .await
+        .expect("two e-mails");
+    let fan_out = completed_run(app, key, "notification_fan_out", |r| {
+        r["result"]["sent"] == 2
+    })
+    .await;
+    // A held notification for the digest: the admin takes closures as a digest.
+    json_with_status(
+        app.put(
+            key,
+            "/api/v1/notification-preferences/ticket_closed",
+            &json!({"enabled": true, "delivery": "digest"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let path = format!("/api/v1/tickets/{}", ticket["id"].as_str().expect("id"));
+    json_with_status(
+        app.patch(key, &path, &json!({"status": "Closed"})).await,
+        200,
+    )
+    .await;
+    keel_tests::eventually(Duration::from_secs(60), || async {
+        let log = json_with_status(
+            app.get(key, "/api/v1/notification-log?status=held").await,
+            200,
+        )
+        .await;
+        (!log["data"].as_array()?.is_empty()).then_some(())
+    })
+    .await
+    .expect("a notification held for the digest");
+    let started = json_with_status(
+        app.post(key, "/api/v1/notification-digests", &json!({}))
+            .await,
+        201,
+    )
+    .await;
+    let digest_id = started["workflow_id"]
+        .as_str()
+        .expect("workflow id")
+        .to_owned();
+    let digest = completed_run(app, key, "notification_digest", |r| {
+        r["workflow_id"] == digest_id.as_str()
+    })
+    .await;
+    (fan_out, digest)
+}
+
+/// The workflow id of a completed run of `kind` that `pick` accepts.
+async fn completed_run(
+    app: &TestApp,
+    key: &str,
+    kind: &str,
+    pick: impl Fn(&serde_json::Value) -> bool,
+) -> String {
+    keel_tests::eventually(Duration::from_secs(60), || async {
+        let runs = json_with_status(
+            app.get(key, &format!("/api/v1/workflow-runs?kind={kind}&limit=200"))
+                .await,
+            200,
+        )
+        .await;
+        runs["data"]
+            .as_array()?
+            .iter()
+            .find(|r| r["status"] == "completed" && pick(r))
+            .map(|r| r["workflow_id"].as_str().expect("workflow id").to_owned())
+    })
+    .await
+    .unwrap_or_else(|| panic!("no completed {kind} run"))
 }

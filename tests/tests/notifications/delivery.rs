@@ -644,3 +644,108 @@ async fn templates_with_errors_are_rejected_with_line_and_reason() {
     assert!(!saved.to_string().contains("s3cret"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn digest_subscribers_get_one_daily_digest_instead_of_each_email() {
+    let app = TestApp::spawn().await;
+    let sink = SmtpSink::start().await.expect("sink");
+    let shop = shop(&app, "mail-digest", &sink).await;
+    let _worker = TestWorker::start(&app);
+    json_with_status(
+        app.put(
+            &shop.tech,
+            "/api/v1/notification-preferences/ticket_created",
+            &json!({"enabled": true, "delivery": "digest"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    for title in ["First of the day", "Second of the day"] {
+        json_with_status(
+            app.post(
+                &shop.admin,
+                "/api/v1/tickets",
+                &json!({"client_id": shop.client_id, "title": title, "assigned_to": shop.tech_id}),
+            )
+            .await,
+            201,
+        )
+        .await;
+    }
+    fan_outs_done(&app, &shop.admin, 2).await;
+    // The manager got each e-mail at once; the technician's are held.
+    let mails = sink.messages().expect("messages");
+    assert_eq!(addressed_to(&mails, "boss@mail-digest.test").len(), 2);
+    assert!(addressed_to(&mails, "tech@mail-digest.test").is_empty());
+    let held = json_with_status(
+        app.get(&shop.admin, "/api/v1/notification-log?status=held")
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(held["data"].as_array().expect("data").len(), 2);
+    // The digest, on demand (the daily run does the same at the digest hour).
+    json_with_status(
+        app.post(&shop.admin, "/api/v1/notification-digests", &json!({}))
+            .await,
+        201,
+    )
+    .await;
+    let mails = sink
+        .wait_for(3, Duration::from_secs(60))
+        .await
+        .expect("the digest");
+    let digests = addressed_to(&mails, "tech@mail-digest.test");
+    assert_eq!(digests.len(), 1, "one digest for both");
+    let digest = digests[0];
+    assert_eq!(digest.subject, "Your Keel digest: 2 notifications");
+    let text = digest.text_body.as_deref().expect("text part");
+    assert!(
+        text.contains("First of the day") && text.contains("Second of the day"),
+        "{text}"
+    );
+    assert!(digest
+        .html_body
+        .as_deref()
+        .expect("html part")
+        .contains("<li>"));
+    let digested = json_with_status(
+        app.get(&shop.admin, "/api/v1/notification-log?status=digested")
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(digested["data"].as_array().expect("data").len(), 2);
+    // A second digest has nothing left to send.
+    json_with_status(
+        app.post(&shop.admin, "/api/v1/notification-digests", &json!({}))
+            .await,
+        201,
+    )
+    .await;
+    keel_tests::eventually(Duration::from_secs(30), || async {
+        let runs = json_with_status(
+            app.get(
+                &shop.admin,
+                "/api/v1/workflow-runs?kind=notification_digest&limit=200",
+            )
+            .await,
+            200,
+        )
+        .await;
+        let done = runs["data"]
+            .as_array()?
+            .iter()
+            .filter(|r| r["status"] == "completed")
+            .count();
+        (done >= 2).then_some(())
+    })
+    .await
+    .expect("both digests ran");
+    assert_eq!(
+        addressed_to(&sink.messages().expect("messages"), "tech@mail-digest.test").len(),
+        1
+    );
+    app.stop().await;
+}
