@@ -17,6 +17,7 @@ pub mod rbac;
 pub mod sla;
 pub mod tenancy;
 pub mod tickets;
+pub mod time;
 pub mod validation;
 pub mod workflows;
 

@@ -222,3 +222,53 @@ test("an admin opens a ticket, finds it in the queue, replies and closes it", as
     assert.match(await page.textContent(".field-error[data-field=status]"), /already Closed/);
   });
 });
+
+test("a ticket assigned to the admin rings the bell; templates preview and refuse errors", async () => {
+  await withPage(async (page) => {
+    await logIn(page, process.env.KEEL_PASSWORD);
+    await page.waitForURL(`${base}/`);
+    const stamp = Date.now();
+    const clientName = `Bell Clinic ${stamp}`;
+    await page.goto(`${base}/clients/new`);
+    await page.fill("input[name=name]", clientName);
+    await page.click("form[action='/clients'] button[type=submit]");
+    await page.waitForURL(/\/clients\/[0-9a-f-]{36}$/);
+    await page.goto(`${base}/tickets/new`);
+    await page.selectOption("select[name=client_id]", { label: clientName });
+    await page.fill("input[name=title]", `Bell ticket ${stamp}`);
+    // The demo tenant's only user is its admin.
+    const admin = await page.$eval("select[name=assigned_to]", (select) =>
+      [...select.options].find((o) => o.value !== "")?.value);
+    assert.ok(admin, "the admin is an assignee option");
+    await page.selectOption("select[name=assigned_to]", admin);
+    await page.click("form[action='/tickets'] button[type=submit]");
+    await page.waitForURL(/\/tickets\/[0-9a-f-]{36}$/);
+
+    // The fan-out workflow creates the in-app notification: poll the bell.
+    const deadline = Date.now() + 60_000;
+    let unread = false;
+    while (!unread && Date.now() < deadline) {
+      await page.goto(`${base}/notifications?unread=1`);
+      unread = await page.isVisible(`text=Bell ticket ${stamp}`);
+      if (!unread) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(unread, "the notification arrived");
+    assert.ok(await page.isVisible("a.bell .badge"), "the bell shows a count");
+    await page.screenshot({ path: `${shots}/notifications.png`, fullPage: true });
+    await page.click("form[action='/notifications/read-all'] button[type=submit]");
+    await page.waitForURL(/\/notifications/);
+    assert.equal(await page.isVisible(`text=Bell ticket ${stamp}`) && await page.isVisible("a.bell .badge"), false);
+
+    // A template with an unknown variable is refused next to its field, with the line.
+    await page.goto(`${base}/settings/notification-templates/ticket_closed`);
+    await page.fill("textarea[name=text_body]", "Hello\n{{ invoice.total }}");
+    await page.click("button[name=action][value=save]");
+    assert.match(await page.textContent(".field-error[data-field=text_body]"), /line 2: unknown variable `invoice.total`/);
+    // Preview renders the draft with sample data.
+    await page.fill("textarea[name=text_body]", "Closed: {{ ticket.title }}");
+    await page.click("button[name=action][value=preview]");
+    await page.waitForSelector("#preview");
+    assert.match(await page.textContent("#preview pre"), /Closed: Printer offline on 3rd floor/);
+    await page.screenshot({ path: `${shots}/notification-template.png`, fullPage: true });
+  });
+});

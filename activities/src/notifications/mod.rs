@@ -367,6 +367,16 @@ pub async fn set_preference(
         (Some(s), Some(d)) if issues.is_empty() => (s, d),
         _ => return Err(RecordError::Invalid(issues.into_vec())),
     };
+    // An unsubscribe link may outlive its user.
+    let exists: i64 = users::table
+        .filter(users::id.eq(user))
+        .count()
+        .get_result(tx.conn())
+        .await
+        .map_err(DbError::from)?;
+    if exists == 0 {
+        return Err(RecordError::NotFound("user"));
+    }
     let values = (
         notification_preferences::tenant.eq(tx.tenant().0),
         notification_preferences::user_id.eq(user),
