@@ -138,6 +138,18 @@ impl Temporal {
         }
     }
 
+    /// Options that start `workflow_id` or, while it runs, answer the running one.
+    fn start_or_join(
+        &self,
+        workflow_id: &str,
+        reuse: WorkflowIdReusePolicy,
+    ) -> WorkflowStartOptions {
+        WorkflowStartOptions::new(self.platform_queue(), workflow_id.to_owned())
+            .id_reuse_policy(reuse)
+            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+            .build()
+    }
+
     /// Starts the warranty watch of `input.tenant` unless it already runs. The watch
     /// continues as new after every scan, so it has no execution timeout.
     pub async fn start_warranty_watch(
@@ -146,25 +158,13 @@ impl Temporal {
     ) -> Result<StartedRun, TemporalError> {
         let workflow_id =
             WorkflowKind::WarrantyWatch.workflow_id(input.tenant, &input.tenant.simple());
-        let options = WorkflowStartOptions::new(self.platform_queue(), workflow_id.clone())
-            .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
-            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-            .build();
-        match self
+        let options = self.start_or_join(&workflow_id, WorkflowIdReusePolicy::AllowDuplicate);
+        let started = self
             .client
             .start_workflow(WarrantyWatch::run, input, options)
             .await
-        {
-            Ok(handle) => Ok(StartedRun {
-                workflow_id,
-                run_id: handle.run_id().map(str::to_owned),
-            }),
-            Err(WorkflowStartError::AlreadyStarted { run_id, .. }) => Ok(StartedRun {
-                workflow_id,
-                run_id,
-            }),
-            Err(other) => Err(TemporalError::Rpc(other.to_string())),
-        }
+            .map(|handle| handle.run_id().map(str::to_owned));
+        joined(workflow_id, started)
     }
 
     /// Starts the notification fan-out of one event; a redelivered event finds the
@@ -177,25 +177,13 @@ impl Temporal {
             input.event.tenant,
             &input.event.event_id.simple().to_string(),
         );
-        let options = WorkflowStartOptions::new(self.platform_queue(), workflow_id.clone())
-            .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-            .build();
-        match self
+        let options = self.start_or_join(&workflow_id, WorkflowIdReusePolicy::RejectDuplicate);
+        let started = self
             .client
             .start_workflow(NotificationFanOut::run, input, options)
             .await
-        {
-            Ok(handle) => Ok(StartedRun {
-                workflow_id,
-                run_id: handle.run_id().map(str::to_owned),
-            }),
-            Err(WorkflowStartError::AlreadyStarted { run_id, .. }) => Ok(StartedRun {
-                workflow_id,
-                run_id,
-            }),
-            Err(other) => Err(TemporalError::Rpc(other.to_string())),
-        }
+            .map(|handle| handle.run_id().map(str::to_owned));
+        joined(workflow_id, started)
     }
 
     /// Starts a tenant's daily digest unless it runs; with `input.once`, sends one
@@ -210,25 +198,13 @@ impl Temporal {
             input.tenant.simple()
         };
         let workflow_id = WorkflowKind::NotificationDigest.workflow_id(input.tenant, &key);
-        let options = WorkflowStartOptions::new(self.platform_queue(), workflow_id.clone())
-            .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
-            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-            .build();
-        match self
+        let options = self.start_or_join(&workflow_id, WorkflowIdReusePolicy::AllowDuplicate);
+        let started = self
             .client
             .start_workflow(NotificationDigest::run, input, options)
             .await
-        {
-            Ok(handle) => Ok(StartedRun {
-                workflow_id,
-                run_id: handle.run_id().map(str::to_owned),
-            }),
-            Err(WorkflowStartError::AlreadyStarted { run_id, .. }) => Ok(StartedRun {
-                workflow_id,
-                run_id,
-            }),
-            Err(other) => Err(TemporalError::Rpc(other.to_string())),
-        }
+            .map(|handle| handle.run_id().map(str::to_owned));
+        joined(workflow_id, started)
     }
 
     /// Starts the SLA workflow of a ticket unless it already runs (a closed ticket's
@@ -238,25 +214,13 @@ impl Temporal {
         input: TicketSlaInput,
     ) -> Result<StartedRun, TemporalError> {
         let workflow_id = ticket_sla::workflow_id(input.tenant, input.ticket_id);
-        let options = WorkflowStartOptions::new(self.platform_queue(), workflow_id.clone())
-            .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
-            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-            .build();
-        match self
+        let options = self.start_or_join(&workflow_id, WorkflowIdReusePolicy::AllowDuplicate);
+        let started = self
             .client
             .start_workflow(TicketSla::run, input, options)
             .await
-        {
-            Ok(handle) => Ok(StartedRun {
-                workflow_id,
-                run_id: handle.run_id().map(str::to_owned),
-            }),
-            Err(WorkflowStartError::AlreadyStarted { run_id, .. }) => Ok(StartedRun {
-                workflow_id,
-                run_id,
-            }),
-            Err(other) => Err(TemporalError::Rpc(other.to_string())),
-        }
+            .map(|handle| handle.run_id().map(str::to_owned));
+        joined(workflow_id, started)
     }
 
     /// Delivers a change to a ticket's running SLA workflow.
@@ -403,5 +367,19 @@ impl Temporal {
             .to_json()
             .await
             .map_err(|e| TemporalError::Rpc(e.to_string()))
+    }
+}
+
+/// The run a start made or found: an id already taken counts as started.
+fn joined(
+    workflow_id: String,
+    started: Result<Option<String>, WorkflowStartError>,
+) -> Result<StartedRun, TemporalError> {
+    match started {
+        Ok(run_id) | Err(WorkflowStartError::AlreadyStarted { run_id, .. }) => Ok(StartedRun {
+            workflow_id,
+            run_id,
+        }),
+        Err(other) => Err(TemporalError::Rpc(other.to_string())),
     }
 }
