@@ -383,6 +383,24 @@ pub struct NotificationSteps {
     pub limiter: crate::notifications::ratelimit::MailRateLimiter,
 }
 
+/// Runs `work` while heartbeating every two seconds, so Temporal notices a dead
+/// worker within the activity's heartbeat timeout and hands the work to another,
+/// instead of waiting out a long attempt timeout.
+async fn with_heartbeats<T>(
+    ctx: &ActivityContext,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            outcome = &mut work => return outcome,
+            () = tokio::time::sleep(std::time::Duration::from_secs(2)) => {
+                let _ = ctx.record_heartbeat(0u32).await;
+            }
+        }
+    }
+}
+
 fn delivery_error(error: crate::notifications::delivery::DeliveryError) -> ActivityError {
     use crate::notifications::delivery::DeliveryError;
     match error {
@@ -396,7 +414,7 @@ impl NotificationSteps {
     #[activity(definition = PlanNotificationsActivity)]
     pub async fn plan(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         input: PlanNotifications,
     ) -> Result<NotificationPlan, ActivityError> {
         use engine::notifications::Subtype;
@@ -406,13 +424,15 @@ impl NotificationSteps {
         }
         // Idempotent by construction (unique rows per batch key and recipient), so a
         // retry after a commit plans nothing twice.
-        let mut tx = self.db.tenant_tx(input.step.tenant).await?;
-        let plan =
-            crate::notifications::delivery::plan(&mut tx, &self.mailer, &input.event, subtype)
-                .await
-                .map_err(delivery_error)?;
-        tx.commit().await?;
-        Ok(plan)
+        let work = async {
+            let mut tx = self.db.tenant_tx(input.step.tenant).await?;
+            let plan =
+                crate::notifications::delivery::plan(&mut tx, &self.mailer, &input.event, subtype)
+                    .await?;
+            tx.commit().await?;
+            Ok(plan)
+        };
+        with_heartbeats(&ctx, work).await.map_err(delivery_error)
     }
 
     #[activity(definition = SendNotificationBatchActivity)]
@@ -430,17 +450,7 @@ impl NotificationSteps {
             input.max,
             input.reserved,
         );
-        tokio::pin!(work);
-        // Heartbeats let Temporal notice a dead worker within the heartbeat timeout
-        // and hand the batch to another, instead of waiting out the attempt timeout.
-        loop {
-            tokio::select! {
-                outcome = &mut work => return outcome.map_err(delivery_error),
-                () = tokio::time::sleep(std::time::Duration::from_secs(2)) => {
-                    let _ = ctx.record_heartbeat(0u32).await;
-                }
-            }
-        }
+        with_heartbeats(&ctx, work).await.map_err(delivery_error)
     }
 
     #[activity(definition = AbandonNotificationsActivity)]

@@ -91,11 +91,13 @@ impl NotificationFanOut {
 }
 
 /// Options of planning: rendering for thousands of recipients takes a while, so one
-/// attempt may take minutes; otherwise like every database write.
+/// attempt may take minutes; the activity heartbeats, so a dead worker's attempt is
+/// retried elsewhere within seconds. Otherwise like every database write.
 pub fn planning_options() -> ActivityOptions {
     let mut options = database_write_options();
     options.close_timeouts =
         temporalio_common::ActivityCloseTimeouts::StartToClose(Duration::from_secs(600));
+    options.heartbeat_timeout = Some(Duration::from_secs(10));
     options
 }
 

@@ -486,10 +486,39 @@ async fn an_smtp_outage_and_a_killed_worker_lose_nothing_and_send_nothing_twice(
     worker.signal_and_wait(libc::SIGKILL);
     let _second = worker_process(&app);
     sink.restart().await.expect("restart sink");
-    let mails = sink
-        .wait_for(60, Duration::from_secs(120))
-        .await
-        .expect("all 60 e-mails");
+    let mails = match sink.wait_for(60, Duration::from_secs(120)).await {
+        Ok(mails) => mails,
+        Err(e) => {
+            let log = json_with_status(
+                app.get(&shop.admin, "/api/v1/notification-log?limit=200")
+                    .await,
+                200,
+            )
+            .await;
+            let unsent: Vec<&Value> = log["data"]
+                .as_array()
+                .expect("data")
+                .iter()
+                .filter(|r| r["status"] != "sent")
+                .collect();
+            let runs = json_with_status(
+                app.get(
+                    &shop.admin,
+                    "/api/v1/workflow-runs?kind=notification_fan_out&limit=200",
+                )
+                .await,
+                200,
+            )
+            .await;
+            let open: Vec<&Value> = runs["data"]
+                .as_array()
+                .expect("data")
+                .iter()
+                .filter(|r| r["status"] != "completed")
+                .collect();
+            panic!("{e}; rows not sent: {unsent:?}; {} logged rows; fan-outs not completed: {open:?} of {}", log["data"].as_array().expect("data").len(), runs["data"].as_array().expect("data").len());
+        }
+    };
     keel_tests::eventually(Duration::from_secs(30), || async {
         let log = json_with_status(
             app.get(
