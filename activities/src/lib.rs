@@ -28,6 +28,7 @@ pub mod sla;
 pub mod temporal;
 pub mod tenants;
 pub mod tickets;
+pub mod time;
 pub mod users;
 
 pub use db::{Db, DbError, TenantTx};

@@ -699,6 +699,55 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    time_settings (tenant) {
+        tenant -> Uuid,
+        period -> Jsonb,
+        allow_self_approval -> Bool,
+        reminder_hours -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    timesheets (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        period_start -> Date,
+        period_end -> Date,
+        status -> Text,
+        submitted_at -> Nullable<Timestamptz>,
+        decided_at -> Nullable<Timestamptz>,
+        decided_by -> Nullable<Uuid>,
+        reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    time_entries (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        user_id -> Uuid,
+        timesheet_id -> Uuid,
+        client_id -> Uuid,
+        ticket_id -> Nullable<Uuid>,
+        work_date -> Date,
+        started_at -> Nullable<Timestamptz>,
+        ended_at -> Nullable<Timestamptz>,
+        minutes -> Int4,
+        billable_minutes -> Int4,
+        service_id -> Nullable<Uuid>,
+        notes -> Text,
+        overlapping -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     tickets,
     ticket_details,

@@ -107,6 +107,15 @@ pub enum DomainEvent {
     /// A ticket escalated to `level`.
     #[serde(rename = "ticket.escalated")]
     TicketEscalated(TicketEvent),
+    /// Time was logged.
+    #[serde(rename = "time_entry.created")]
+    TimeEntryCreated(RecordRef),
+    /// A time entry changed.
+    #[serde(rename = "time_entry.updated")]
+    TimeEntryUpdated(RecordRef),
+    /// A time entry was deleted.
+    #[serde(rename = "time_entry.deleted")]
+    TimeEntryDeleted(RecordRef),
     /// A free-form event for tests and integrations (`test.ping`).
     #[serde(rename = "test.ping")]
     TestPing {
@@ -144,6 +153,9 @@ impl DomainEvent {
             DomainEvent::TicketSlaWarning(_) => "ticket.sla_warning",
             DomainEvent::TicketSlaBreached(_) => "ticket.sla_breached",
             DomainEvent::TicketEscalated(_) => "ticket.escalated",
+            DomainEvent::TimeEntryCreated(_) => "time_entry.created",
+            DomainEvent::TimeEntryUpdated(_) => "time_entry.updated",
+            DomainEvent::TimeEntryDeleted(_) => "time_entry.deleted",
             DomainEvent::TestPing { .. } => "test.ping",
         }
     }
@@ -175,6 +187,9 @@ impl DomainEvent {
         "ticket.sla_warning",
         "ticket.sla_breached",
         "ticket.escalated",
+        "time_entry.created",
+        "time_entry.updated",
+        "time_entry.deleted",
         "test.ping",
     ];
 }

@@ -13,6 +13,7 @@ pub mod pagination;
 pub mod tenants;
 pub mod ticket_settings;
 pub mod tickets;
+pub mod time;
 pub mod users;
 pub mod workflow_runs;
 
@@ -158,6 +159,13 @@ fn documented_routes() -> OpenApiRouter<AppState> {
             .routes(routes!(notifications::mark_read))
             .routes(routes!(notifications::mark_all_read))
             .routes(routes!(notifications::send_digests_now))
+            .routes(routes!(time::list_entries, time::create_entry))
+            .routes(routes!(
+                time::get_entry,
+                time::update_entry,
+                time::delete_entry
+            ))
+            .routes(routes!(time::get_timesheet))
             .merge(
                 OpenApiRouter::new()
                     .routes(routes!(imports::import_csv))

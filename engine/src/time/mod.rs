@@ -1,5 +1,6 @@
-//! Time tracking's pure rules: time periods ([`periods`]) and the timesheet
-//! approval state machine with overlap detection ([`timesheets`]).
+//! Time tracking's pure rules: entries ([`entries`]), time periods ([`periods`]) and
+//! the timesheet approval state machine with overlap detection ([`timesheets`]).
 
+pub mod entries;
 pub mod periods;
 pub mod timesheets;

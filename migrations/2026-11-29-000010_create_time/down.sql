@@ -1,0 +1,3 @@
+DROP TABLE time_entries;
+DROP TABLE timesheets;
+DROP TABLE time_settings;
