@@ -305,6 +305,7 @@ pub async fn update_entry(
         },
     );
     let merged = TimeEntryInput {
+        user_id: None,
         client_id: patch.client_id.or(Some(before.client_id)),
         ticket_id: patch.ticket_id.or(before.ticket_id),
         work_date: patch

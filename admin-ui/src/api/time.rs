@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use engine::time::entries::TimeEntryInput;
 use engine::Permission;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 /// Whose time the caller may touch: their own, or anyone's with the approve permission.
@@ -27,27 +27,16 @@ fn require_for(caller: &Principal, user: Uuid) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A new entry: the input fields, and optionally whose time it is.
-#[derive(Deserialize, ToSchema)]
-pub struct NewTimeEntry {
-    /// Whose time (default: the caller; others need `timesheet:approve`).
-    #[serde(default)]
-    user_id: Option<Uuid>,
-    /// The entry.
-    #[serde(flatten)]
-    entry: TimeEntryInput,
-}
-
 /// Logs time. Overlapping entries of the same user are accepted and flagged
 /// (`overlaps: true`); entries of a submitted or approved timesheet are locked (409).
-#[utoipa::path(post, path = "/time-entries", tag = "time", request_body = NewTimeEntry, security(("api_key" = [])),
+#[utoipa::path(post, path = "/time-entries", tag = "time", request_body = TimeEntryInput, security(("api_key" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
     responses((status = 201, body = TimeEntry), (status = 400, body = Problem), (status = 401, body = Problem),
               (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_entry(
     State(app): State<AppState>,
     Caller(caller): Caller,
-    ApiJson(body): ApiJson<NewTimeEntry>,
+    ApiJson(body): ApiJson<TimeEntryInput>,
 ) -> Result<(StatusCode, Json<TimeEntry>), ApiError> {
     let user = body.user_id.unwrap_or(caller.user_id);
     require_for(&caller, user)?;
@@ -55,7 +44,7 @@ pub async fn create_entry(
     if user != caller.user_id && activities::users::find_user(&mut tx, user).await?.is_none() {
         return Err(ApiError::invalid_field("user_id", "no such user"));
     }
-    let entry = time::create_entry(&mut tx, user, body.entry, Some(caller.user_id)).await?;
+    let entry = time::create_entry(&mut tx, user, body, Some(caller.user_id)).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(entry)))
 }
@@ -146,7 +135,13 @@ pub async fn update_entry(
     ApiJson(patch): ApiJson<TimeEntryInput>,
 ) -> Result<Json<TimeEntry>, ApiError> {
     let mut tx = app.db.tenant_tx(caller.tenant).await?;
-    entry_for(&mut tx, &caller, id).await?;
+    let before = entry_for(&mut tx, &caller, id).await?;
+    if patch.user_id.is_some_and(|u| u != before.user_id) {
+        return Err(ApiError::invalid_field(
+            "user_id",
+            "cannot be changed: delete the entry and log it for the other user",
+        ));
+    }
     let entry = time::update_entry(&mut tx, id, patch, Some(caller.user_id)).await?;
     tx.commit().await?;
     Ok(Json(entry))

@@ -15,6 +15,10 @@ pub const MAX_NOTES: usize = 10_000;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimeEntryInput {
+    /// Whose time, on create (default: the caller; logging for others needs
+    /// `timesheet:approve`). An entry never changes hands.
+    #[serde(default)]
+    pub user_id: Option<Uuid>,
     /// The client (taken from the ticket when a ticket is given).
     #[serde(default)]
     pub client_id: Option<Uuid>,
