@@ -202,6 +202,28 @@ async fn reload(tx: &mut TenantTx, id: Uuid) -> Result<TimeEntry, DbError> {
         .await?)
 }
 
+/// Writes the audit row and emits the event of a change to `entry`.
+async fn record_change(
+    tx: &mut TenantTx,
+    actor: Option<Uuid>,
+    action: &str,
+    entry: &TimeEntry,
+    event: fn(RecordRef) -> DomainEvent,
+) -> Result<(), DbError> {
+    audit::record_with_event(
+        tx,
+        AuditEntry {
+            actor,
+            action,
+            resource: "time_entry",
+            resource_id: Some(entry.id),
+            details: serde_json::json!({ "minutes": entry.minutes, "work_date": entry.work_date }),
+        },
+        event(RecordRef::new(entry.id, entry.client_id)),
+    )
+    .await
+}
+
 /// Logs time for `user`.
 pub async fn create_entry(
     tx: &mut TenantTx,
@@ -235,16 +257,12 @@ pub async fn create_entry(
         .map_err(DbError::from)?;
     flag_overlaps(tx, user, draft.work_date).await?;
     let entry = reload(tx, id).await?;
-    audit::record_with_event(
+    record_change(
         tx,
-        AuditEntry {
-            actor,
-            action: "time_entry.created",
-            resource: "time_entry",
-            resource_id: Some(id),
-            details: serde_json::json!({ "minutes": entry.minutes, "work_date": entry.work_date }),
-        },
-        DomainEvent::TimeEntryCreated(RecordRef::new(id, client)),
+        actor,
+        "time_entry.created",
+        &entry,
+        DomainEvent::TimeEntryCreated,
     )
     .await?;
     Ok(entry)
@@ -345,16 +363,12 @@ pub async fn update_entry(
         flag_overlaps(tx, before.user_id, before.work_date).await?;
     }
     let entry = reload(tx, id).await?;
-    audit::record_with_event(
+    record_change(
         tx,
-        AuditEntry {
-            actor,
-            action: "time_entry.updated",
-            resource: "time_entry",
-            resource_id: Some(id),
-            details: serde_json::json!({ "minutes": entry.minutes, "work_date": entry.work_date }),
-        },
-        DomainEvent::TimeEntryUpdated(RecordRef::new(id, client)),
+        actor,
+        "time_entry.updated",
+        &entry,
+        DomainEvent::TimeEntryUpdated,
     )
     .await?;
     Ok(entry)
@@ -376,16 +390,12 @@ pub async fn delete_entry(
         .await
         .map_err(DbError::from)?;
     flag_overlaps(tx, entry.user_id, entry.work_date).await?;
-    audit::record_with_event(
+    record_change(
         tx,
-        AuditEntry {
-            actor,
-            action: "time_entry.deleted",
-            resource: "time_entry",
-            resource_id: Some(id),
-            details: serde_json::json!({ "minutes": entry.minutes, "work_date": entry.work_date }),
-        },
-        DomainEvent::TimeEntryDeleted(RecordRef::new(id, entry.client_id)),
+        actor,
+        "time_entry.deleted",
+        &entry,
+        DomainEvent::TimeEntryDeleted,
     )
     .await?;
     Ok(())

@@ -13,7 +13,9 @@ use crate::schema::{
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use engine::notifications::recipients::{self, Candidate, PlannedDelivery, RecipientRole};
+use engine::notifications::recipients::{
+    self, Candidate, PlannedDelivery, RecipientRole, Switches,
+};
 use engine::notifications::templates::{self, TemplateKey};
 use engine::notifications::{Delivery, Subtype};
 use engine::workflows::contracts::{NotificationPlan, SentBatch};
@@ -76,7 +78,7 @@ pub async fn plan(
     let switches = super::switches(tx).await?;
     if switches.allows(subtype) {
         if let Some(subject) = load_subject(tx, mailer, event, subtype).await? {
-            queue(tx, mailer, event, subtype, &batch_key, subject).await?;
+            queue(tx, mailer, event, subtype, &switches, &batch_key, subject).await?;
         }
     }
     counts(tx, &batch_key, Some(event.event_id)).await
@@ -334,6 +336,7 @@ async fn queue(
     mailer: &Mailer,
     event: &EventEnvelope,
     subtype: Subtype,
+    switches: &Switches,
     batch_key: &str,
     subject: Subject,
 ) -> Result<(), DeliveryError> {
@@ -345,7 +348,7 @@ async fn queue(
     let preferences = super::preferences_for(tx, subtype, &user_ids).await?;
     let planned = recipients::plan(
         subtype,
-        &super::switches(tx).await?,
+        switches,
         subject.candidates,
         &preferences,
         subject.actor,

@@ -340,6 +340,28 @@ async fn switches_and_preferences_suppress_mail() {
     app.stop().await;
 }
 
+/// Leaves comments as the only thing that mails anyone (new tickets off, the board
+/// without a manager), under a limit of `rate_limit` e-mails per minute (0 = none).
+async fn only_comments_mail(app: &TestApp, shop: &Shop, rate_limit: u32) {
+    let boards = json_with_status(app.get(&shop.admin, "/api/v1/boards").await, 200).await;
+    let board = boards["data"][0]["id"].as_str().expect("board");
+    let path = format!("/api/v1/boards/{board}");
+    json_with_status(
+        app.patch(&shop.admin, &path, &json!({"manager_id": null}))
+            .await,
+        200,
+    )
+    .await;
+    let settings =
+        json!({"rate_limit_per_minute": rate_limit, "subtypes": {"ticket_created": false}});
+    json_with_status(
+        app.patch(&shop.admin, "/api/v1/notification-settings", &settings)
+            .await,
+        200,
+    )
+    .await;
+}
+
 /// Posts `n` public comments on a ticket whose only other party is the contact:
 /// `n` events, `n` e-mails.
 async fn comments(app: &TestApp, shop: &Shop, n: usize) -> String {
@@ -374,30 +396,7 @@ async fn the_rate_limit_delays_mail_but_delivers_all_of_it_in_turn() {
     let app = TestApp::spawn().await;
     let sink = SmtpSink::start().await.expect("sink");
     let shop = shop(&app, "mail-rate", &sink).await;
-    // Only comments mail anyone here: the board manager hears of new tickets, so
-    // give the board no manager.
-    let boards = json_with_status(app.get(&shop.admin, "/api/v1/boards").await, 200).await;
-    let board = boards["data"][0]["id"].as_str().expect("board").to_owned();
-    json_with_status(
-        app.patch(
-            &shop.admin,
-            &format!("/api/v1/boards/{board}"),
-            &json!({"manager_id": null}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    json_with_status(
-        app.patch(
-            &shop.admin,
-            "/api/v1/notification-settings",
-            &json!({"rate_limit_per_minute": 60, "subtypes": {"ticket_created": false}}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    only_comments_mail(&app, &shop, 60).await;
     let _worker = TestWorker::start(&app);
     comments(&app, &shop, 200).await;
     let mails = sink
@@ -437,28 +436,7 @@ async fn an_smtp_outage_and_a_killed_worker_lose_nothing_and_send_nothing_twice(
     let app = TestApp::spawn().await;
     let mut sink = SmtpSink::start().await.expect("sink");
     let shop = shop(&app, "mail-down", &sink).await;
-    let boards = json_with_status(app.get(&shop.admin, "/api/v1/boards").await, 200).await;
-    let board = boards["data"][0]["id"].as_str().expect("board").to_owned();
-    json_with_status(
-        app.patch(
-            &shop.admin,
-            &format!("/api/v1/boards/{board}"),
-            &json!({"manager_id": null}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    json_with_status(
-        app.patch(
-            &shop.admin,
-            "/api/v1/notification-settings",
-            &json!({"rate_limit_per_minute": 0, "subtypes": {"ticket_created": false}}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    only_comments_mail(&app, &shop, 0).await;
     let mut worker = worker_process(&app);
     comments(&app, &shop, 60).await;
     // The server goes down while the worker is sending; the worker's batch keeps
