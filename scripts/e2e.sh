@@ -12,8 +12,12 @@ DATA=$RUN_DIR/e2e-data
 rm -rf "$DATA"
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-export KEEL_DATA_DIR=$DATA KEEL_PG_PORT=55442 KEEL_REDIS_PORT=56389 KEEL_TEMPORAL_PORT=57243 KEEL_TEMPORAL_UI_PORT=57244 KEEL_SMTP_PORT=52525
-export KEEL_LISTEN=127.0.0.1:58080
+# Both runs must use the same ports: the second checks the first run's data and key.
+source scripts/ports.sh
+TEMPORAL_PORT=$(free_port 27243 2)
+export KEEL_DATA_DIR=$DATA KEEL_PG_PORT=$(free_port 25442) KEEL_REDIS_PORT=$(free_port 26389) \
+  KEEL_TEMPORAL_PORT=$TEMPORAL_PORT KEEL_TEMPORAL_UI_PORT=$((TEMPORAL_PORT + 1)) KEEL_SMTP_PORT=$(free_port 22525)
+export KEEL_LISTEN=127.0.0.1:$(free_port 28080)
 unset DATABASE_URL REDIS_URL TEMPORAL_ADDRESS
 BASE=http://$KEEL_LISTEN
 UP_PID=""

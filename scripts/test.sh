@@ -31,9 +31,10 @@ cargo check --quiet -p keel --features ee   # the Enterprise build must compile 
 KEEL=$ROOT/target/debug/keel
 
 # Test services on their own ports, so a developer's running `keel up` is untouched.
-PG_PORT=${KEEL_TEST_PG_PORT:-55432}
-REDIS_PORT=${KEEL_TEST_REDIS_PORT:-56379}
-TEMPORAL_PORT=${KEEL_TEST_TEMPORAL_PORT:-57233}
+source scripts/ports.sh
+PG_PORT=${KEEL_TEST_PG_PORT:-$(free_port 25432)}
+REDIS_PORT=${KEEL_TEST_REDIS_PORT:-$(free_port 26379)}
+TEMPORAL_PORT=${KEEL_TEST_TEMPORAL_PORT:-$(free_port 27233 2)}
 log "starting test services"
 env -u DATABASE_URL -u REDIS_URL -u TEMPORAL_ADDRESS \
   KEEL_DATA_DIR="$ROOT/.keel/test-services" KEEL_PG_PORT=$PG_PORT KEEL_REDIS_PORT=$REDIS_PORT \
