@@ -12,6 +12,10 @@ use engine::workflows::contracts::{
     SendNotificationBatchActivity, SentBatch,
 };
 use engine::workflows::contracts::{
+    ApprovalPlan, DecideTimesheet, DecideTimesheetActivity, LoadApproval, LoadApprovalActivity,
+    RemindApprovers, RemindApproversActivity,
+};
+use engine::workflows::contracts::{
     CloseRun, CloseRunActivity, FireMilestone, FireMilestoneActivity, FlagWarranties,
     FlagWarrantiesActivity, LoadSlaPlan, LoadSlaPlanActivity, OpenRun, OpenRunActivity,
     RecordSlaState, RecordSlaStateActivity, SeedAccessActivity, SeedOutcome, SeedSequencesActivity,
@@ -369,6 +373,59 @@ impl SlaSteps {
             Box::pin(async move { crate::sla::fire_milestone(tx, &input).await })
         });
         exactly_once(&self.db, &ctx, &step, "sla.fire_milestone", json, work).await
+    }
+}
+
+/// `time.*`: the TimesheetApproval workflow's reads and writes.
+pub struct TimeSteps {
+    /// Application-role pool.
+    pub db: Db,
+    /// Real seconds per reminder hour: 3600, except in tests.
+    pub seconds_per_hour: u32,
+}
+
+#[activities]
+impl TimeSteps {
+    #[activity(definition = LoadApprovalActivity)]
+    pub async fn load_approval(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: LoadApproval,
+    ) -> Result<ApprovalPlan, ActivityError> {
+        // A read: a retry simply reads again.
+        let mut tx = self.db.tenant_tx(input.step.tenant).await?;
+        let plan =
+            crate::time::approval::load(&mut tx, input.timesheet_id, self.seconds_per_hour).await?;
+        tx.commit().await?;
+        Ok(plan)
+    }
+
+    #[activity(definition = DecideTimesheetActivity)]
+    pub async fn decide_timesheet(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: DecideTimesheet,
+    ) -> Result<String, ActivityError> {
+        let json = serde_json::json!({ "action": input.action, "actor": input.actor, "reason": input.reason });
+        let step = input.step.clone();
+        let work: Work<String> = Box::new(move |tx| {
+            Box::pin(async move { crate::time::approval::decide(tx, &input).await })
+        });
+        exactly_once(&self.db, &ctx, &step, "time.decide_timesheet", json, work).await
+    }
+
+    #[activity(definition = RemindApproversActivity)]
+    pub async fn remind_approvers(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: RemindApprovers,
+    ) -> Result<bool, ActivityError> {
+        let json = serde_json::json!({ "submission": input.submission });
+        let step = input.step.clone();
+        let work: Work<bool> = Box::new(move |tx| {
+            Box::pin(async move { crate::time::approval::remind(tx, &input).await })
+        });
+        exactly_once(&self.db, &ctx, &step, "time.remind_approvers", json, work).await
     }
 }
 

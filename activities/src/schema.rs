@@ -723,6 +723,7 @@ diesel::table! {
         reason -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        submission -> Int4,
     }
 }
 
@@ -745,6 +746,40 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+        approval_status -> Text,
+    }
+}
+
+diesel::table! {
+    time_periods (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        starts_on -> Date,
+        ends_on -> Date,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    timesheet_comments (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        timesheet_id -> Uuid,
+        author_id -> Uuid,
+        body -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    time_timers (tenant, user_id) {
+        tenant -> Uuid,
+        user_id -> Uuid,
+        started_at -> Timestamptz,
+        client_id -> Nullable<Uuid>,
+        ticket_id -> Nullable<Uuid>,
+        service_id -> Nullable<Uuid>,
+        notes -> Text,
     }
 }
 

@@ -6,10 +6,11 @@ use engine::workflows::notification_fan_out::FanOutInput;
 use engine::workflows::onboarding::{OnboardingInput, OnboardingResult};
 use engine::workflows::self_test::{Note, SelfTestInput, SelfTestResult};
 use engine::workflows::ticket_sla::{self, SlaSignal, SlaView, TicketSlaInput};
+use engine::workflows::timesheet_approval::{self, ApprovalInput, TimesheetDecision};
 use engine::workflows::warranty_watch::WarrantyWatchInput;
 use engine::workflows::{
     task_queue, NotificationDigest, NotificationFanOut, SelfTest, TenantOnboarding, TicketSla,
-    WarrantyWatch, WorkflowKind, PLATFORM_QUEUE,
+    TimesheetApproval, WarrantyWatch, WorkflowKind, PLATFORM_QUEUE,
 };
 use engine::TenantId;
 use std::time::Duration;
@@ -221,6 +222,46 @@ impl Temporal {
             .await
             .map(|handle| handle.run_id().map(str::to_owned));
         joined(workflow_id, started)
+    }
+
+    /// Starts the approval workflow of one timesheet submission; the API's start
+    /// and the starter's (from `timesheet.submitted`) meet in the same run, and a
+    /// finished approval is never started again.
+    pub async fn start_timesheet_approval(
+        &self,
+        input: ApprovalInput,
+    ) -> Result<StartedRun, TemporalError> {
+        let workflow_id =
+            timesheet_approval::workflow_id(input.tenant, input.timesheet_id, input.submission);
+        let options = self.start_or_join(&workflow_id, WorkflowIdReusePolicy::RejectDuplicate);
+        let started = self
+            .client
+            .start_workflow(TimesheetApproval::run, input, options)
+            .await
+            .map(|handle| handle.run_id().map(str::to_owned));
+        joined(workflow_id, started)
+    }
+
+    /// Hands an approver's decision to the running approval of a submission.
+    pub async fn signal_timesheet_approval(
+        &self,
+        input: &ApprovalInput,
+        decision: TimesheetDecision,
+    ) -> Result<(), TemporalError> {
+        let workflow_id =
+            timesheet_approval::workflow_id(input.tenant, input.timesheet_id, input.submission);
+        self.client
+            .get_workflow_handle::<TimesheetApproval>(workflow_id)
+            .signal(
+                TimesheetApproval::decide,
+                decision,
+                WorkflowSignalOptions::default(),
+            )
+            .await
+            .map_err(|e| match e {
+                WorkflowInteractionError::NotFound(_) => TemporalError::NotFound,
+                other => TemporalError::Rpc(other.to_string()),
+            })
     }
 
     /// Delivers a change to a ticket's running SLA workflow.

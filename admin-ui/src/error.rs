@@ -87,6 +87,11 @@ impl ApiError {
         )
     }
 
+    /// 403: the rules of the record refuse this caller (not a missing permission).
+    pub fn refused(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "refused", "Not allowed", detail)
+    }
+
     /// 403: the feature exists only in the Enterprise Edition.
     pub fn enterprise_only(feature: &str) -> Self {
         Self::new(
@@ -243,6 +248,20 @@ impl From<Vec<engine::validation::FieldIssue>> for ApiError {
                 })
                 .collect(),
         )
+    }
+}
+
+impl From<activities::time::approval::TimesheetError> for ApiError {
+    fn from(error: activities::time::approval::TimesheetError) -> Self {
+        use activities::time::approval::TimesheetError;
+        use engine::time::timesheets::TransitionError;
+        match error {
+            TimesheetError::Record(record) => record.into(),
+            TimesheetError::Transition(refusal @ TransitionError::NotAllowed { .. }) => {
+                ApiError::conflict(refusal.to_string())
+            }
+            TimesheetError::Transition(TransitionError::Forbidden(why)) => ApiError::refused(why),
+        }
     }
 }
 

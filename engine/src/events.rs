@@ -116,6 +116,20 @@ pub enum DomainEvent {
     /// A time entry was deleted.
     #[serde(rename = "time_entry.deleted")]
     TimeEntryDeleted(RecordRef),
+    /// A timesheet was submitted for approval.
+    #[serde(rename = "timesheet.submitted")]
+    TimesheetSubmitted(TimesheetEvent),
+    /// A timesheet was approved; its entries are locked.
+    #[serde(rename = "timesheet.approved")]
+    TimesheetApproved(TimesheetEvent),
+    /// A timesheet went back to its user: changes requested, or an approval
+    /// reversed (`reversed`).
+    #[serde(rename = "timesheet.changes_requested")]
+    TimesheetChangesRequested(TimesheetEvent),
+    /// A submitted timesheet has waited for a decision longer than the tenant's
+    /// reminder delay.
+    #[serde(rename = "timesheet.approval_reminder")]
+    TimesheetApprovalReminder(TimesheetEvent),
     /// A free-form event for tests and integrations (`test.ping`).
     #[serde(rename = "test.ping")]
     TestPing {
@@ -156,6 +170,10 @@ impl DomainEvent {
             DomainEvent::TimeEntryCreated(_) => "time_entry.created",
             DomainEvent::TimeEntryUpdated(_) => "time_entry.updated",
             DomainEvent::TimeEntryDeleted(_) => "time_entry.deleted",
+            DomainEvent::TimesheetSubmitted(_) => "timesheet.submitted",
+            DomainEvent::TimesheetApproved(_) => "timesheet.approved",
+            DomainEvent::TimesheetChangesRequested(_) => "timesheet.changes_requested",
+            DomainEvent::TimesheetApprovalReminder(_) => "timesheet.approval_reminder",
             DomainEvent::TestPing { .. } => "test.ping",
         }
     }
@@ -190,6 +208,10 @@ impl DomainEvent {
         "time_entry.created",
         "time_entry.updated",
         "time_entry.deleted",
+        "timesheet.submitted",
+        "timesheet.approved",
+        "timesheet.changes_requested",
+        "timesheet.approval_reminder",
         "test.ping",
     ];
 }
@@ -257,6 +279,26 @@ pub struct TicketEvent {
     /// Escalation level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<u8>,
+}
+
+/// What a timesheet event is about.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimesheetEvent {
+    /// The timesheet.
+    pub id: Uuid,
+    /// Whose timesheet.
+    pub user_id: Uuid,
+    /// Which submission of the timesheet (1 for the first).
+    pub submission: u32,
+    /// Who acted (the approver; the submitter on submit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Uuid>,
+    /// Why changes were requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// An approval was taken back.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reversed: bool,
 }
 
 /// An event with the facts every event carries.

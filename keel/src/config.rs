@@ -230,6 +230,13 @@ impl Config {
         {
             settings.sla_seconds_per_minute = seconds;
         }
+        if let Some(seconds) = std::env::var("KEEL_TIMESHEET_SECONDS_PER_HOUR")
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+            .filter(|s| (1..=3600).contains(s))
+        {
+            settings.timesheet_seconds_per_hour = seconds;
+        }
         settings
     }
 }

@@ -23,6 +23,8 @@ pub fn settings(app: &TestApp) -> workers::WorkerSettings {
     settings.max_activities = 8;
     // SLA targets in tests are seconds, not minutes.
     settings.sla_seconds_per_minute = 1;
+    // A one-hour timesheet reminder fires after two seconds.
+    settings.timesheet_seconds_per_hour = 2;
     settings.mail = crate::app::test_mail_config();
     settings
 }
@@ -121,6 +123,7 @@ pub fn worker_process(app: &TestApp) -> WorkerProcess {
         .env("KEEL_REDIS_PREFIX", &app.redis_prefix)
         .env("KEEL_LOG", "warn")
         .env("KEEL_SLA_SECONDS_PER_MINUTE", "1")
+        .env("KEEL_TIMESHEET_SECONDS_PER_HOUR", "2")
         .env("KEEL_SECRET_KEY", crate::app::TEST_SECRET)
         .env(
             "KEEL_MAIL_RATE_WINDOW_SECONDS",

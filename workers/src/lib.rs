@@ -5,7 +5,7 @@
 mod starter;
 
 use activities::durable::{
-    AssetSteps, NotificationSteps, Onboarding, RunRecorder, SelfTestSteps, SlaSteps,
+    AssetSteps, NotificationSteps, Onboarding, RunRecorder, SelfTestSteps, SlaSteps, TimeSteps,
 };
 use activities::events::consumer::{Consumer, ConsumerSettings};
 use activities::events::relay::{Relay, RelaySettings};
@@ -14,7 +14,8 @@ use activities::notifications::ratelimit::MailRateLimiter;
 use activities::temporal::Temporal;
 use activities::Db;
 use engine::workflows::{
-    NotificationDigest, NotificationFanOut, SelfTest, TenantOnboarding, TicketSla, WarrantyWatch,
+    NotificationDigest, NotificationFanOut, SelfTest, TenantOnboarding, TicketSla,
+    TimesheetApproval, WarrantyWatch,
 };
 use std::future::Future;
 use std::time::Duration;
@@ -44,6 +45,9 @@ pub struct WorkerSettings {
     /// Real seconds per SLA minute for new TicketSla runs: 60, except in tests that
     /// shrink SLA targets to seconds (`KEEL_SLA_SECONDS_PER_MINUTE`).
     pub sla_seconds_per_minute: u32,
+    /// Real seconds per hour of a timesheet reminder delay: 3600, except in tests
+    /// (`KEEL_TIMESHEET_SECONDS_PER_HOUR`).
+    pub timesheet_seconds_per_hour: u32,
     /// Outgoing mail: relay, sender, secret, public URL and rate-limit window.
     pub mail: MailConfig,
 }
@@ -66,6 +70,7 @@ impl WorkerSettings {
             max_activities: 50,
             run_event_bus: true,
             sla_seconds_per_minute: 60,
+            timesheet_seconds_per_hour: 3600,
             mail: MailConfig {
                 default_smtp_url: None,
                 default_from: "Keel <keel@localhost>".to_owned(),
@@ -133,11 +138,17 @@ pub async fn run(
         .map_err(sdk)?
         .register_workflow::<NotificationDigest>()
         .map_err(sdk)?
+        .register_workflow::<TimesheetApproval>()
+        .map_err(sdk)?
         .register_activities(RunRecorder { db: db.clone() })
         .register_activities(Onboarding { db: db.clone() })
         .register_activities(SelfTestSteps { db: db.clone() })
         .register_activities(AssetSteps { db: db.clone() })
         .register_activities(SlaSteps { db: db.clone() })
+        .register_activities(TimeSteps {
+            db: db.clone(),
+            seconds_per_hour: settings.timesheet_seconds_per_hour,
+        })
         .register_activities(notifications)
         .max_cached_workflows(1000)
         .tuner(

@@ -8,6 +8,7 @@ use activities::temporal::TemporalError;
 use engine::workflows::notification_digest::DigestInput;
 use engine::workflows::notification_fan_out::FanOutInput;
 use engine::workflows::ticket_sla::{SlaSignal, TicketSlaInput};
+use engine::workflows::timesheet_approval::ApprovalInput;
 use engine::workflows::warranty_watch::WarrantyWatchInput;
 use engine::{DomainEvent, EventEnvelope, TicketEvent};
 
@@ -117,6 +118,18 @@ impl WorkflowStarter {
                 .map(drop)
                 .map_err(|e| e.to_string()),
             DomainEvent::TicketCreated(ticket) => self.to_ticket_sla(event, ticket, None).await,
+            // The API starts the approval on submit; this start covers an API that
+            // died between its commit and its start, and otherwise joins that run.
+            DomainEvent::TimesheetSubmitted(sheet) => self
+                .temporal
+                .start_timesheet_approval(ApprovalInput {
+                    tenant: event.tenant,
+                    timesheet_id: sheet.id,
+                    submission: sheet.submission,
+                })
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
             DomainEvent::TicketStatusChanged(ticket) => {
                 let signal = SlaSignal::StatusChanged {
                     at: event.occurred_at,

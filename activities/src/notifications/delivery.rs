@@ -7,8 +7,8 @@ use super::ratelimit::MailRateLimiter;
 use super::unsubscribe::{self, Unsubscribe};
 use crate::db::{Db, DbError, TenantTx};
 use crate::schema::{
-    boards, clients, contacts, in_app_notifications, notification_log, tenants, ticket_agents,
-    ticket_comments,
+    boards, clients, contacts, in_app_notifications, notification_log, role_assignments,
+    role_permissions, tenants, ticket_agents, ticket_comments, time_entries,
 };
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -19,7 +19,7 @@ use engine::notifications::recipients::{
 use engine::notifications::templates::{self, TemplateKey};
 use engine::notifications::{Delivery, Subtype};
 use engine::workflows::contracts::{NotificationPlan, SentBatch};
-use engine::{DomainEvent, EventEnvelope, TenantId, TicketEvent};
+use engine::{DomainEvent, EventEnvelope, TenantId, TicketEvent, TimesheetEvent};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -139,6 +139,12 @@ async fn load_subject(
         | DomainEvent::TicketSlaWarning(t)
         | DomainEvent::TicketSlaBreached(t)
         | DomainEvent::TicketEscalated(t) => t,
+        DomainEvent::TimesheetSubmitted(t)
+        | DomainEvent::TimesheetApprovalReminder(t)
+        | DomainEvent::TimesheetApproved(t)
+        | DomainEvent::TimesheetChangesRequested(t) => {
+            return timesheet_subject(tx, mailer, t, subtype, event.occurred_at).await
+        }
         other => {
             tracing::warn!(
                 event = other.type_name(),
@@ -319,6 +325,107 @@ async fn ticket_subject(
         actor,
         link: Some(url),
         thread: Some(format!("ticket-{}", ticket.id)),
+    }))
+}
+
+/// Active users whose roles grant `timesheet:approve`.
+async fn approvers(tx: &mut TenantTx) -> Result<Vec<Uuid>, DbError> {
+    let roles: Vec<Uuid> = role_permissions::table
+        .filter(role_permissions::permission.eq(engine::Permission::TIMESHEET_APPROVE.name))
+        .select(role_permissions::role_id)
+        .load(tx.conn())
+        .await?;
+    let mut users: Vec<Uuid> = role_assignments::table
+        .filter(role_assignments::role_id.eq_any(&roles))
+        .select(role_assignments::user_id)
+        .load(tx.conn())
+        .await?;
+    users.sort_unstable();
+    users.dedup();
+    Ok(users)
+}
+
+/// Approvers hear of submissions and reminders (the owner only where the tenant
+/// allows self-approval); the owner hears of decisions.
+async fn timesheet_subject(
+    tx: &mut TenantTx,
+    mailer: &Mailer,
+    event: &TimesheetEvent,
+    subtype: Subtype,
+    occurred_at: DateTime<Utc>,
+) -> Result<Option<Subject>, DeliveryError> {
+    let Ok(sheet) = crate::time::sheet_of(tx, event.id).await else {
+        return Ok(None);
+    };
+    let allow_self = crate::time::periods::settings(tx)
+        .await?
+        .allow_self_approval;
+    let mut ids = approvers(tx).await?;
+    if !allow_self {
+        ids.retain(|id| *id != sheet.user_id);
+    }
+    let approver_ids = ids.clone();
+    ids.push(sheet.user_id);
+    ids.extend(event.actor);
+    let people = super::active_users(tx, &ids).await?;
+    let user = |id: Uuid, role: RecipientRole| {
+        people.get(&id).map(|(name, email)| Candidate {
+            user_id: Some(id),
+            contact_id: None,
+            name: name.clone(),
+            email: Some(email.clone()),
+            role,
+        })
+    };
+    let mut candidates = Vec::new();
+    for role in recipients::roles_for(subtype) {
+        match role {
+            RecipientRole::Approver => {
+                candidates.extend(approver_ids.iter().filter_map(|id| user(*id, *role)))
+            }
+            RecipientRole::Owner => candidates.extend(user(sheet.user_id, *role)),
+            _ => {}
+        }
+    }
+    let minutes: Vec<i32> = time_entries::table
+        .filter(time_entries::timesheet_id.eq(sheet.id))
+        .filter(time_entries::deleted_at.is_null())
+        .select(time_entries::minutes)
+        .load(tx.conn())
+        .await?;
+    let total_minutes: i64 = minutes.iter().map(|m| i64::from(*m)).sum();
+    let name_of = |id: Option<Uuid>| {
+        id.and_then(|id| people.get(&id))
+            .map(|(name, _)| name.clone())
+            .unwrap_or_default()
+    };
+    let url = format!(
+        "{}/time/approvals/{}",
+        mailer.config.public_url.trim_end_matches('/'),
+        sheet.id
+    );
+    let waiting_hours = sheet
+        .submitted_at
+        .map_or(0, |at| (occurred_at - at).num_hours().max(0));
+    let context = json!({
+        "timesheet": {
+            "user_name": name_of(Some(sheet.user_id)),
+            "approver_name": name_of(event.actor),
+            "period_start": sheet.period_start.to_string(),
+            "period_end": sheet.period_end.pred_opt().unwrap_or(sheet.period_end).to_string(),
+            "total_hours": format!("{}.{:02}", total_minutes / 60, (total_minutes % 60) * 100 / 60),
+            "reason": event.reason.clone().unwrap_or_default(),
+            "reversed": event.reversed,
+            "waiting_hours": waiting_hours,
+            "url": url,
+        },
+    });
+    Ok(Some(Subject {
+        context,
+        candidates,
+        actor: event.actor,
+        link: Some(url),
+        thread: Some(format!("timesheet-{}-{}", sheet.id, event.submission)),
     }))
 }
 

@@ -34,7 +34,7 @@ use utoipa_axum::routes;
     info(title = "Keel API", version = "1", description = "The REST API of Keel PSA. Errors are application/problem+json; lists are cursor-paginated; POSTs accept an Idempotency-Key header."),
     modifiers(&BearerAuth),
     components(schemas(Problem)),
-    tags((name = "users", description = "People of the tenant"), (name = "api-keys", description = "The caller's API keys"), (name = "audit", description = "The tenant's audit trail"), (name = "tenants", description = "Tenants (platform admins)"), (name = "workflow-runs", description = "Durable processes and their signals"), (name = "clients", description = "Clients, their locations, merges and timeline"), (name = "contacts", description = "People at clients"), (name = "interactions", description = "Calls, e-mails, meetings and notes"), (name = "assets", description = "Clients' devices, types and relationships"), (name = "imports", description = "CSV import"), (name = "tickets", description = "Tickets, comments and their SLA"), (name = "ticket-settings", description = "Statuses, priorities, boards, SLA policies, business hours"))
+    tags((name = "users", description = "People of the tenant"), (name = "api-keys", description = "The caller's API keys"), (name = "audit", description = "The tenant's audit trail"), (name = "tenants", description = "Tenants (platform admins)"), (name = "workflow-runs", description = "Durable processes and their signals"), (name = "clients", description = "Clients, their locations, merges and timeline"), (name = "contacts", description = "People at clients"), (name = "interactions", description = "Calls, e-mails, meetings and notes"), (name = "assets", description = "Clients' devices, types and relationships"), (name = "imports", description = "CSV import"), (name = "tickets", description = "Tickets, comments and their SLA"), (name = "ticket-settings", description = "Statuses, priorities, boards, SLA policies, business hours"), (name = "time", description = "Time entries, timer, periods, timesheets and their approval"))
 )]
 struct ApiDoc;
 
@@ -166,6 +166,17 @@ fn documented_routes() -> OpenApiRouter<AppState> {
                 time::delete_entry
             ))
             .routes(routes!(time::get_timesheet))
+            .routes(routes!(time::list_timesheets))
+            .routes(routes!(time::get_timesheet_by_id))
+            .routes(routes!(time::submit_timesheet))
+            .routes(routes!(time::approve_timesheet))
+            .routes(routes!(time::reject_timesheet))
+            .routes(routes!(time::list_comments, time::add_comment))
+            .routes(routes!(time::list_periods))
+            .routes(routes!(time::get_settings, time::put_settings))
+            .routes(routes!(time::get_timer, time::discard_timer))
+            .routes(routes!(time::start_timer))
+            .routes(routes!(time::stop_timer))
             .merge(
                 OpenApiRouter::new()
                     .routes(routes!(imports::import_csv))

@@ -58,6 +58,8 @@ text_enum! {
         ProjectMilestoneCompleted = "project_milestone_completed",
         /// A timesheet was submitted for approval.
         TimesheetSubmitted = "timesheet_submitted",
+        /// A submitted timesheet still waits for a decision after the reminder delay.
+        TimesheetApprovalReminder = "timesheet_approval_reminder",
         /// A timesheet was approved.
         TimesheetApproved = "timesheet_approved",
         /// A timesheet was sent back for changes.
@@ -78,7 +80,10 @@ impl Subtype {
                 Category::Invoices
             }
             ProjectCreated | ProjectTaskAssigned | ProjectMilestoneCompleted => Category::Projects,
-            TimesheetSubmitted | TimesheetApproved | TimesheetRejected => Category::Time,
+            TimesheetSubmitted
+            | TimesheetApprovalReminder
+            | TimesheetApproved
+            | TimesheetRejected => Category::Time,
         }
     }
 
@@ -102,6 +107,7 @@ impl Subtype {
             ProjectTaskAssigned => "Task assigned",
             ProjectMilestoneCompleted => "Milestone completed",
             TimesheetSubmitted => "Timesheet submitted",
+            TimesheetApprovalReminder => "Timesheet approval reminder",
             TimesheetApproved => "Timesheet approved",
             TimesheetRejected => "Timesheet changes requested",
         }
@@ -157,6 +163,10 @@ pub fn subtype_of(envelope: &EventEnvelope) -> Option<Subtype> {
         DomainEvent::TicketSlaWarning(_) => Some(Subtype::TicketSlaWarning),
         DomainEvent::TicketSlaBreached(_) => Some(Subtype::TicketSlaBreach),
         DomainEvent::TicketEscalated(_) => Some(Subtype::TicketEscalated),
+        DomainEvent::TimesheetSubmitted(_) => Some(Subtype::TimesheetSubmitted),
+        DomainEvent::TimesheetApprovalReminder(_) => Some(Subtype::TimesheetApprovalReminder),
+        DomainEvent::TimesheetApproved(_) => Some(Subtype::TimesheetApproved),
+        DomainEvent::TimesheetChangesRequested(_) => Some(Subtype::TimesheetRejected),
         _ => None,
     }
 }

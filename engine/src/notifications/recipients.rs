@@ -49,7 +49,7 @@ pub fn roles_for(subtype: Subtype) -> &'static [RecipientRole] {
         InvoiceGenerated | InvoiceFinalized | InvoicePaymentReceived | InvoiceOverdue => &[Owner],
         ProjectCreated | ProjectMilestoneCompleted => &[Owner, Watcher],
         ProjectTaskAssigned => &[Assignee],
-        TimesheetSubmitted => &[Approver],
+        TimesheetSubmitted | TimesheetApprovalReminder => &[Approver],
         TimesheetApproved | TimesheetRejected => &[Owner],
     }
 }

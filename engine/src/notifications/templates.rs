@@ -111,6 +111,7 @@ impl TemplateKey {
                     "user_name": "Dana Tech", "approver_name": "Morgan Lead",
                     "period_start": "2026-11-23", "period_end": "2026-11-29",
                     "total_hours": "38.5", "reason": "Tuesday's entries lack notes.",
+                    "reversed": false, "waiting_hours": 24,
                     "url": "https://keel.example/timesheets/0192f0c1",
                 },
             }),
@@ -231,7 +232,13 @@ fn specific_variables(key: TemplateKey) -> Vec<(&'static str, &'static str)> {
             &[("task.name", "Task name"), ("task.due_on", "Task due date")]
         }
         TemplateKey::Subtype(ProjectMilestoneCompleted) => &[("milestone.name", "Milestone")],
-        TemplateKey::Subtype(TimesheetRejected) => &[("timesheet.reason", "What to change")],
+        TemplateKey::Subtype(TimesheetRejected) => &[
+            ("timesheet.reason", "What to change"),
+            ("timesheet.reversed", "Whether an approval was taken back"),
+        ],
+        TemplateKey::Subtype(TimesheetApprovalReminder) => {
+            &[("timesheet.waiting_hours", "Hours since it was submitted")]
+        }
         _ => &[],
     };
     vars.extend_from_slice(extra);

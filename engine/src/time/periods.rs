@@ -127,6 +127,43 @@ impl PeriodFrequency {
         }
         periods
     }
+
+    /// The period to create for `date` among periods that already exist: the
+    /// cadence's period, cut so it starts no earlier than `previous_end` (the end of
+    /// the latest existing period before `date`) and ends no later than `next_start`
+    /// (the start of the earliest one after it). A changed cadence therefore never
+    /// makes periods overlap: the first new period is shortened to fit.
+    pub fn period_fitting(
+        self,
+        date: NaiveDate,
+        previous_end: Option<NaiveDate>,
+        next_start: Option<NaiveDate>,
+    ) -> Period {
+        let natural = self.period_containing(date);
+        Period {
+            start: previous_end.map_or(natural.start, |end| natural.start.max(end)),
+            end: next_start.map_or(natural.end, |start| natural.end.min(start)),
+        }
+    }
+}
+
+/// The period of `existing` (sorted, non-overlapping) that contains `date`, or the
+/// one to create for it under `frequency`.
+pub fn find_or_fit(existing: &[Period], frequency: PeriodFrequency, date: NaiveDate) -> Period {
+    if let Some(found) = existing.iter().find(|p| p.contains(date)) {
+        return *found;
+    }
+    let previous_end = existing
+        .iter()
+        .filter(|p| p.end <= date)
+        .map(|p| p.end)
+        .max();
+    let next_start = existing
+        .iter()
+        .filter(|p| p.start > date)
+        .map(|p| p.start)
+        .min();
+    frequency.period_fitting(date, previous_end, next_start)
 }
 
 #[cfg(test)]
@@ -219,7 +256,56 @@ mod tests {
         ]
     }
 
+    #[test]
+    fn a_changed_cadence_starts_with_a_shortened_period() {
+        let weekly = PeriodFrequency::Weekly {
+            week_start: Weekday::Mon,
+        };
+        let existing = vec![weekly.period_containing(d("2026-12-02"))]; // Nov 30 - Dec 7
+        let monthly = find_or_fit(&existing, PeriodFrequency::Monthly, d("2026-12-10"));
+        assert_eq!(
+            monthly,
+            Period {
+                start: d("2026-12-07"),
+                end: d("2027-01-01")
+            }
+        );
+        let before = find_or_fit(&existing, PeriodFrequency::Monthly, d("2026-11-10"));
+        assert_eq!(
+            before,
+            Period {
+                start: d("2026-11-01"),
+                end: d("2026-11-30")
+            }
+        );
+        assert_eq!(
+            find_or_fit(&existing, PeriodFrequency::Monthly, d("2026-12-01")),
+            existing[0]
+        );
+    }
+
     proptest! {
+        /// Whatever dates are asked for, under whatever changing cadences, the
+        /// periods created contain their dates, are never empty and never overlap.
+        #[test]
+        fn periods_made_under_changing_cadences_never_overlap(
+            asks in proptest::collection::vec((frequencies(), 0i64..1500), 1..40)
+        ) {
+            let mut existing: Vec<Period> = Vec::new();
+            for (frequency, day) in asks {
+                let date = d("2025-01-01") + chrono::Duration::days(day);
+                let period = find_or_fit(&existing, frequency, date);
+                prop_assert!(period.contains(date));
+                if !existing.contains(&period) {
+                    existing.push(period);
+                    existing.sort();
+                }
+                for pair in existing.windows(2) {
+                    prop_assert!(pair[0].end <= pair[1].start, "{:?} overlaps {:?}", pair[0], pair[1]);
+                }
+            }
+        }
+
         /// Periods contain their date, are non-empty, and tile the calendar: each
         /// starts where the previous ended, so none overlap and none leave a gap.
         #[test]

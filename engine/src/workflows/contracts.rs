@@ -349,3 +349,75 @@ contract! {
     /// rows digested (idempotent per step).
     CollectDigestActivity = "notifications.collect_digest", CollectDigest => NotificationPlan
 }
+
+/// `time.load_approval`: a submitted timesheet's state and the tenant's rules.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoadApproval {
+    /// The step.
+    pub step: StepRef,
+    /// The timesheet.
+    pub timesheet_id: uuid::Uuid,
+}
+
+/// What the approval workflow needs to know about its timesheet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalPlan {
+    /// The timesheet exists.
+    pub found: bool,
+    /// Its status (`SUBMITTED`, …).
+    pub status: String,
+    /// Its current submission number.
+    pub submission: u32,
+    /// Whose it is.
+    pub owner: uuid::Uuid,
+    /// The tenant lets approvers approve their own timesheets.
+    pub allow_self_approval: bool,
+    /// Seconds after submission before the approvers are reminded (the tenant's
+    /// hours, scaled by the worker in tests).
+    pub reminder_after_seconds: u64,
+}
+
+contract! {
+    /// Loads a timesheet for its approval workflow.
+    LoadApprovalActivity = "time.load_approval", LoadApproval => ApprovalPlan
+}
+
+/// `time.decide_timesheet`: applies an approver's decision to one submission.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DecideTimesheet {
+    /// The step.
+    pub step: StepRef,
+    /// The timesheet.
+    pub timesheet_id: uuid::Uuid,
+    /// The submission decided on (a newer one is left alone).
+    pub submission: u32,
+    /// Approve or request changes.
+    pub action: crate::time::timesheets::TimesheetAction,
+    /// The approver.
+    pub actor: uuid::Uuid,
+    /// Why changes are requested.
+    pub reason: Option<String>,
+}
+
+contract! {
+    /// Approves a timesheet (locking its entries) or sends it back; returns the
+    /// status it ended in.
+    DecideTimesheetActivity = "time.decide_timesheet", DecideTimesheet => String
+}
+
+/// `time.remind_approvers`: raises the reminder event of one submission, once.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RemindApprovers {
+    /// The step.
+    pub step: StepRef,
+    /// The timesheet.
+    pub timesheet_id: uuid::Uuid,
+    /// The submission waiting.
+    pub submission: u32,
+}
+
+contract! {
+    /// Emits `timesheet.approval_reminder` (idempotent per step); false when the
+    /// timesheet no longer waits.
+    RemindApproversActivity = "time.remind_approvers", RemindApprovers => bool
+}

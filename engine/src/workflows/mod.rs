@@ -12,6 +12,7 @@ pub mod onboarding;
 pub mod run_record;
 pub mod self_test;
 pub mod ticket_sla;
+pub mod timesheet_approval;
 pub mod warranty_watch;
 
 use crate::TenantId;
@@ -25,6 +26,7 @@ pub use notification_fan_out::NotificationFanOut;
 pub use onboarding::TenantOnboarding;
 pub use self_test::SelfTest;
 pub use ticket_sla::TicketSla;
+pub use timesheet_approval::TimesheetApproval;
 pub use warranty_watch::WarrantyWatch;
 
 /// The base name of the task queue of platform processes (onboarding, self tests).
@@ -52,6 +54,8 @@ pub enum WorkflowKind {
     NotificationFanOut,
     /// A tenant's daily notification digest ([`NotificationDigest`]).
     NotificationDigest,
+    /// One timesheet submission waiting for its approver ([`TimesheetApproval`]).
+    TimesheetApproval,
 }
 
 impl WorkflowKind {
@@ -64,6 +68,7 @@ impl WorkflowKind {
             WorkflowKind::TicketSla => "ticket_sla",
             WorkflowKind::NotificationFanOut => "notification_fan_out",
             WorkflowKind::NotificationDigest => "notification_digest",
+            WorkflowKind::TimesheetApproval => "timesheet_approval",
         }
     }
 
@@ -76,6 +81,7 @@ impl WorkflowKind {
             WorkflowKind::TicketSla,
             WorkflowKind::NotificationFanOut,
             WorkflowKind::NotificationDigest,
+            WorkflowKind::TimesheetApproval,
         ]
         .into_iter()
         .find(|k| k.name() == name)
@@ -90,6 +96,7 @@ impl WorkflowKind {
             WorkflowKind::TicketSla => "TicketSla",
             WorkflowKind::NotificationFanOut => "NotificationFanOut",
             WorkflowKind::NotificationDigest => "NotificationDigest",
+            WorkflowKind::TimesheetApproval => "TimesheetApproval",
         }
     }
 

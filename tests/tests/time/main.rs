@@ -1,6 +1,8 @@
 //! Time entries and timesheets against real Postgres: validation, overlaps flagged
 //! not refused, timesheets per period, locked entries, who sees whose time.
 
+mod approval;
+
 use keel_tests::app::json_with_status;
 use keel_tests::TestApp;
 use serde_json::{json, Value};

@@ -3,17 +3,20 @@
 //! submitted or approved timesheet are locked; overlapping entries of one user on
 //! one day are flagged, not refused.
 
+pub mod approval;
+pub mod periods;
+pub mod timer;
+
 use crate::audit::{self, AuditEntry};
 use crate::clients::require_live_client;
 use crate::db::{DbError, TenantTx};
 use crate::pagination::{Page, PageRequest};
 use crate::records::RecordError;
-use crate::schema::{time_entries, time_settings, timesheets};
+use crate::schema::{time_entries, timesheets};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use engine::time::entries::{EntryDraft, TimeEntryInput};
-use engine::time::periods::PeriodFrequency;
 use engine::time::timesheets::{overlapping, TimesheetStatus};
 use engine::{DomainEvent, RecordRef};
 use serde::Serialize;
@@ -54,6 +57,9 @@ pub struct TimeEntry {
     pub created_at: DateTime<Utc>,
     /// Last changed at.
     pub updated_at: DateTime<Utc>,
+    /// The timesheet's status when the entry was last locked or unlocked; only
+    /// `APPROVED` billable minutes are billed.
+    pub approval_status: String,
 }
 
 /// A timesheet: one user's time in one period.
@@ -82,28 +88,20 @@ pub struct Timesheet {
     pub created_at: DateTime<Utc>,
     /// Last changed at.
     pub updated_at: DateTime<Utc>,
-}
-
-/// The tenant's period cadence (weekly from Monday unless configured).
-pub async fn period_frequency(tx: &mut TenantTx) -> Result<PeriodFrequency, DbError> {
-    let stored: Option<serde_json::Value> = time_settings::table
-        .select(time_settings::period)
-        .first(tx.conn())
-        .await
-        .optional()?;
-    Ok(stored
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default())
+    /// How many times it was submitted; each submission has its approval workflow.
+    pub submission: i32,
 }
 
 /// `user`'s timesheet of the period containing `date`, created as a draft if none
-/// exists (concurrent callers get the same one).
+/// exists (concurrent callers get the same one). The period after it is made
+/// ahead of time, so next week's sheet never waits on a cadence decision.
 pub async fn timesheet_for(
     tx: &mut TenantTx,
     user: Uuid,
     date: NaiveDate,
 ) -> Result<Timesheet, DbError> {
-    let period = period_frequency(tx).await?.period_containing(date);
+    let period = periods::period_for(tx, date).await?;
+    periods::period_for(tx, period.end).await?;
     diesel::insert_into(timesheets::table)
         .values((
             timesheets::tenant.eq(tx.tenant().0),
@@ -139,7 +137,10 @@ fn editable(sheet: &Timesheet) -> Result<(), RecordError> {
 
 /// The client of the entry: the ticket's when a ticket is given (a different
 /// client is an error), else the given one, which must be live.
-async fn resolve_client(tx: &mut TenantTx, draft: &EntryDraft) -> Result<Uuid, RecordError> {
+pub(super) async fn resolve_client(
+    tx: &mut TenantTx,
+    draft: &EntryDraft,
+) -> Result<Uuid, RecordError> {
     if let Some(ticket_id) = draft.ticket_id {
         let ticket = crate::tickets::find_ticket(tx, ticket_id)
             .await?
@@ -251,6 +252,7 @@ pub async fn create_entry(
             time_entries::billable_minutes.eq(draft.billable_minutes),
             time_entries::service_id.eq(draft.service_id),
             time_entries::notes.eq(&draft.notes),
+            time_entries::approval_status.eq(&sheet.status),
         ))
         .execute(tx.conn())
         .await
@@ -279,7 +281,8 @@ pub async fn find_entry(tx: &mut TenantTx, id: Uuid) -> Result<Option<TimeEntry>
         .optional()?)
 }
 
-async fn sheet_of(tx: &mut TenantTx, id: Uuid) -> Result<Timesheet, DbError> {
+/// A timesheet by id.
+pub async fn sheet_of(tx: &mut TenantTx, id: Uuid) -> Result<Timesheet, DbError> {
     Ok(timesheets::table
         .find((tx.tenant().0, id))
         .select(Timesheet::as_select())
@@ -353,6 +356,7 @@ pub async fn update_entry(
             time_entries::billable_minutes.eq(draft.billable_minutes),
             time_entries::service_id.eq(draft.service_id),
             time_entries::notes.eq(&draft.notes),
+            time_entries::approval_status.eq(&sheet.status),
             time_entries::updated_at.eq(Utc::now()),
         ))
         .execute(tx.conn())
@@ -466,6 +470,11 @@ pub async fn timesheet_view(
     date: NaiveDate,
 ) -> Result<TimesheetView, DbError> {
     let sheet = timesheet_for(tx, user, date).await?;
+    view_of(tx, sheet).await
+}
+
+/// A timesheet with its totals.
+pub async fn view_of(tx: &mut TenantTx, sheet: Timesheet) -> Result<TimesheetView, DbError> {
     let rows: Vec<(i32, i32, bool)> = time_entries::table
         .filter(time_entries::timesheet_id.eq(sheet.id))
         .filter(time_entries::deleted_at.is_null())
