@@ -245,6 +245,7 @@ pub async fn get_timesheet_by_id(
 #[derive(Deserialize, IntoParams)]
 pub struct SheetParams {
     /// Only this status (`SUBMITTED` for the approval queue).
+    #[param(inline)]
     status: Option<TimesheetStatus>,
     /// Only this user's.
     user_id: Option<Uuid>,
