@@ -354,7 +354,7 @@ async fn timesheet_subject(
     subtype: Subtype,
     occurred_at: DateTime<Utc>,
 ) -> Result<Option<Subject>, DeliveryError> {
-    let Ok(sheet) = crate::time::sheet_of(tx, event.id).await else {
+    let Some(sheet) = crate::time::find_sheet(tx, event.id, false).await? else {
         return Ok(None);
     };
     let allow_self = crate::time::periods::settings(tx)

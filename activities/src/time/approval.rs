@@ -3,7 +3,7 @@
 //! comments. Every change writes the audit log and a `timesheet.*` event in the
 //! same transaction.
 
-use super::{sheet_of, Timesheet};
+use super::{find_sheet, sheet_of, Timesheet};
 use crate::audit::{self, AuditEntry};
 use crate::db::{DbError, TenantTx};
 use crate::pagination::{Page, PageRequest};
@@ -57,15 +57,14 @@ fn status_of(sheet: &Timesheet) -> TimesheetStatus {
     TimesheetStatus::parse(&sheet.status).unwrap_or(TimesheetStatus::Draft)
 }
 
-async fn locked_sheet(tx: &mut TenantTx, id: Uuid) -> Result<Timesheet, RecordError> {
-    timesheets::table
-        .find((tx.tenant().0, id))
-        .select(Timesheet::as_select())
-        .for_update()
-        .first(tx.conn())
-        .await
-        .optional()
-        .map_err(DbError::from)?
+/// The timesheet, which must exist; `for_update` locks it.
+async fn required_sheet(
+    tx: &mut TenantTx,
+    id: Uuid,
+    for_update: bool,
+) -> Result<Timesheet, RecordError> {
+    find_sheet(tx, id, for_update)
+        .await?
         .ok_or(RecordError::NotFound("timesheet"))
 }
 
@@ -78,21 +77,10 @@ pub async fn check(
     action: TimesheetAction,
     actor: Actor,
 ) -> Result<Timesheet, TimesheetError> {
-    let sheet = sheet_of_checked(tx, id).await?;
+    let sheet = required_sheet(tx, id, false).await?;
     let policy = policy(tx).await?;
     transition(status_of(&sheet), action, sheet.user_id, actor, policy)?;
     Ok(sheet)
-}
-
-async fn sheet_of_checked(tx: &mut TenantTx, id: Uuid) -> Result<Timesheet, RecordError> {
-    timesheets::table
-        .find((tx.tenant().0, id))
-        .select(Timesheet::as_select())
-        .first(tx.conn())
-        .await
-        .optional()
-        .map_err(DbError::from)?
-        .ok_or(RecordError::NotFound("timesheet"))
 }
 
 async fn policy(tx: &mut TenantTx) -> Result<ApprovalPolicy, DbError> {
@@ -176,7 +164,7 @@ pub async fn submit(
     id: Uuid,
     actor: Actor,
 ) -> Result<Timesheet, TimesheetError> {
-    let sheet = locked_sheet(tx, id).await?;
+    let sheet = required_sheet(tx, id, true).await?;
     transition(
         status_of(&sheet),
         TimesheetAction::Submit,
@@ -207,7 +195,7 @@ pub async fn load(
     let settings = super::periods::settings(tx).await?;
     let reminder_after_seconds =
         u64::try_from(settings.reminder_hours).unwrap_or(24) * u64::from(seconds_per_hour);
-    let sheet = sheet_of_checked(tx, id).await.ok();
+    let sheet = find_sheet(tx, id, false).await?;
     Ok(match sheet {
         Some(sheet) => ApprovalPlan {
             found: true,
@@ -231,7 +219,7 @@ pub async fn load(
 /// Applies a decision the workflow has checked. A sheet that is no longer this
 /// submission waiting for a decision is left alone; the answer is its status.
 pub async fn decide(tx: &mut TenantTx, input: &DecideTimesheet) -> Result<String, DbError> {
-    let Ok(sheet) = locked_sheet(tx, input.timesheet_id).await else {
+    let Some(sheet) = find_sheet(tx, input.timesheet_id, true).await? else {
         return Ok(String::new());
     };
     if status_of(&sheet) != TimesheetStatus::Submitted
@@ -268,7 +256,7 @@ pub async fn decide(tx: &mut TenantTx, input: &DecideTimesheet) -> Result<String
 
 /// Raises the reminder of a submission still waiting; false when it no longer waits.
 pub async fn remind(tx: &mut TenantTx, input: &RemindApprovers) -> Result<bool, DbError> {
-    let Ok(sheet) = sheet_of_checked(tx, input.timesheet_id).await else {
+    let Some(sheet) = find_sheet(tx, input.timesheet_id, false).await? else {
         return Ok(false);
     };
     if status_of(&sheet) != TimesheetStatus::Submitted
@@ -289,7 +277,7 @@ pub async fn reverse(
     actor: Actor,
     reason: &str,
 ) -> Result<Timesheet, TimesheetError> {
-    let sheet = locked_sheet(tx, id).await?;
+    let sheet = required_sheet(tx, id, true).await?;
     let policy = policy(tx).await?;
     transition(
         status_of(&sheet),
@@ -362,7 +350,7 @@ pub async fn add_comment(
     if body.is_empty() || body.chars().count() > 10_000 {
         return Err(RecordError::field("body", "must be 1 to 10000 characters"));
     }
-    sheet_of_checked(tx, sheet).await?;
+    required_sheet(tx, sheet, false).await?;
     let comment = insert_comment(tx, sheet, author, body).await?;
     audit::record(
         tx,

@@ -281,7 +281,24 @@ pub async fn find_entry(tx: &mut TenantTx, id: Uuid) -> Result<Option<TimeEntry>
         .optional()?)
 }
 
-/// A timesheet by id.
+/// A timesheet by id, if it exists; `for_update` locks its row for the transaction.
+pub async fn find_sheet(
+    tx: &mut TenantTx,
+    id: Uuid,
+    for_update: bool,
+) -> Result<Option<Timesheet>, DbError> {
+    let query = timesheets::table
+        .find((tx.tenant().0, id))
+        .select(Timesheet::as_select());
+    let found = if for_update {
+        query.for_update().first(tx.conn()).await
+    } else {
+        query.first(tx.conn()).await
+    };
+    Ok(found.optional()?)
+}
+
+/// A timesheet known to exist (an entry's).
 pub async fn sheet_of(tx: &mut TenantTx, id: Uuid) -> Result<Timesheet, DbError> {
     Ok(timesheets::table
         .find((tx.tenant().0, id))

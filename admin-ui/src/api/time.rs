@@ -209,9 +209,8 @@ async fn sheet_for(
     id: Uuid,
 ) -> Result<Timesheet, ApiError> {
     require(caller, Permission::TIME_ENTRY_WRITE)?;
-    let sheet = time::sheet_of(tx, id)
-        .await
-        .ok()
+    let sheet = time::find_sheet(tx, id, false)
+        .await?
         .filter(|s| s.user_id == caller.user_id || caller.can(Permission::TIMESHEET_APPROVE))
         .ok_or_else(|| ApiError::not_found("timesheet"))?;
     Ok(sheet)
