@@ -10,6 +10,7 @@ KEEL=$ROOT/target/debug/keel
 RUN_DIR=$ROOT/.keel/test-run
 DATA=$RUN_DIR/e2e-data
 rm -rf "$DATA"
+mkdir -p "$RUN_DIR"
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # Both runs must use the same ports: the second checks the first run's data and key.

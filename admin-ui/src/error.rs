@@ -195,6 +195,16 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// What went wrong, in words (a page shows it where the user acted).
+    pub fn detail(&self) -> &str {
+        &self.problem.detail
+    }
+
+    /// The invalid fields of a validation error.
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.problem.errors
+    }
 }
 
 impl IntoResponse for ApiError {

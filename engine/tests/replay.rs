@@ -4,7 +4,8 @@
 //! by the `durable` integration tests (`KEEL_RECORD_HISTORIES=1`).
 
 use engine::workflows::{
-    NotificationDigest, NotificationFanOut, SelfTest, TenantOnboarding, TicketSla, WarrantyWatch,
+    NotificationDigest, NotificationFanOut, SelfTest, TenantOnboarding, TicketSla,
+    TimesheetApproval, WarrantyWatch,
 };
 use std::path::PathBuf;
 use temporalio_client::WorkflowHistory;
@@ -41,6 +42,8 @@ fn replayer() -> WorkflowReplayer {
         .expect("register notification fan-out")
         .register_workflow::<NotificationDigest>()
         .expect("register notification digest")
+        .register_workflow::<TimesheetApproval>()
+        .expect("register timesheet approval")
         .build();
     WorkflowReplayer::new(options).expect("replayer")
 }
@@ -55,6 +58,7 @@ async fn every_built_in_workflow_has_a_recorded_history_that_replays_cleanly() {
         "ticket_sla",
         "notification_fan_out",
         "notification_digest",
+        "timesheet_approval",
     ] {
         assert!(
             files.iter().any(|(name, _)| name.starts_with(kind)),

@@ -272,3 +272,134 @@ test("a ticket assigned to the admin rings the bell; templates preview and refus
     await page.screenshot({ path: `${shots}/notification-template.png`, fullPage: true });
   });
 });
+
+async function logInAs(page, email, password) {
+  await page.goto(`${base}/login`);
+  await page.fill("input[name=tenant]", process.env.KEEL_TENANT);
+  await page.fill("input[name=email]", email);
+  await page.fill("input[name=password]", password);
+  await page.click("button[type=submit]");
+  await page.waitForURL(`${base}/`);
+}
+
+/** "1:30" → 90. */
+function minutesOf(text) {
+  const [h, m] = text.trim().split(":").map(Number);
+  return h * 60 + m;
+}
+
+test("a technician times and logs work, submits the week, and a manager approves it", async () => {
+  const stamp = Date.now();
+  const clientName = `Time Clinic ${stamp}`;
+  const techEmail = `tech-${stamp}@demo.keel.local`;
+  const techPassword = `correct horse ${stamp}`;
+  await withPage(async (page) => {
+    await logIn(page, process.env.KEEL_PASSWORD);
+    await page.waitForURL(`${base}/`);
+    await page.goto(`${base}/clients/new`);
+    await page.fill("input[name=name]", clientName);
+    await page.click("form[action='/clients'] button[type=submit]");
+    await page.waitForURL(/\/clients\/[0-9a-f-]{36}$/);
+    await page.goto(`${base}/users`);
+    await page.fill("form[action='/users'] input[name=full_name]", `Tess Tech ${stamp}`);
+    await page.fill("form[action='/users'] input[name=email]", techEmail);
+    await page.selectOption("form[action='/users'] select[name=role]", "Technician");
+    await page.fill("form[action='/users'] input[name=password]", techPassword);
+    await page.click("form[action='/users'] button[type=submit]");
+    await page.waitForSelector(`text=${techEmail}`);
+  });
+
+  let sheetUrl;
+  await withPage(async (page) => {
+    await logInAs(page, techEmail, techPassword);
+    assert.equal(await page.isVisible("nav a[href='/time/approvals']"), false, "a technician approves nothing");
+    await page.click("nav a[href='/time']");
+    await page.waitForURL(/\/time$/);
+
+    // The timer lives on the server: a fresh page load still shows it running.
+    await page.selectOption("form[action='/time/timer/start'] select[name=client_id]", { label: clientName });
+    await page.fill("form[action='/time/timer/start'] input[name=notes]", "Remote session");
+    await page.click("form[action='/time/timer/start'] button[type=submit]");
+    await page.waitForSelector("#timer >> text=Running since");
+    await page.goto(`${base}/time`);
+    assert.ok(await page.isVisible("#timer >> text=Running since"), "the timer survives a reload");
+    await page.click("form[action='/time/timer/stop'] button[type=submit]");
+    await page.waitForSelector("form[action='/time/timer/start']");
+
+    // A duration that is not one is refused next to its field, nothing logged.
+    await page.selectOption("form[action='/time/entries'] select[name=client_id]", { label: clientName });
+    await page.fill("form[action='/time/entries'] input[name=duration]", "an hour");
+    const [refused] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/time/entries") && r.request().method() === "POST"),
+      page.click("form[action='/time/entries'] button[type=submit]"),
+    ]);
+    assert.equal(refused.status(), 422);
+    assert.match(await page.textContent(".field-error[data-field=duration]"), /hours and minutes/);
+    await page.fill("form[action='/time/entries'] input[name=duration]", "1:30");
+    await page.fill("form[action='/time/entries'] textarea[name=notes]", "Patched the file server");
+    await page.click("form[action='/time/entries'] button[type=submit]");
+    await page.waitForSelector("#entries >> text=Patched the file server");
+
+    const durations = await page.$$eval("#entries tbody tr td:nth-child(3)", (cells) => cells.map((c) => c.textContent));
+    assert.equal(durations.length, 2);
+    assert.ok(durations.includes("1:30"), `entries: ${durations}`);
+    const logged = durations.reduce((sum, d) => sum + minutesOf(d), 0);
+    assert.equal(minutesOf(await page.textContent("#week-total")), logged, "the grid sums the entries");
+    assert.ok(await page.isVisible(`#grid >> text=${clientName} (no ticket)`), "one row for the client's ad-hoc work");
+    await page.screenshot({ path: `${shots}/time-week.png`, fullPage: true });
+
+    // Submitting locks the entries.
+    await page.click("#timesheets form[action$='/submit'] button[type=submit]");
+    await page.waitForURL(/\/time\/sheets\/[0-9a-f-]{36}$/);
+    sheetUrl = page.url();
+    assert.equal((await page.textContent("#timesheet-status")).trim(), "SUBMITTED");
+    await page.goto(`${base}/time`);
+    assert.equal(await page.isVisible("#entries form[action$='/delete']"), false, "locked entries cannot be deleted");
+    await page.selectOption("form[action='/time/entries'] select[name=client_id]", { label: clientName });
+    await page.fill("form[action='/time/entries'] input[name=duration]", "15");
+    const [locked] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/time/entries") && r.request().method() === "POST"),
+      page.click("form[action='/time/entries'] button[type=submit]"),
+    ]);
+    assert.equal(locked.status(), 409);
+    assert.match(await page.textContent("#log [role=alert]"), /locked/);
+  });
+
+  await withPage(async (page) => {
+    await logIn(page, process.env.KEEL_PASSWORD);
+    await page.waitForURL(`${base}/`);
+    await page.click("nav a[href='/time/approvals']");
+    await page.waitForURL(/\/time\/approvals$/);
+    const sheetPath = new URL(sheetUrl).pathname;
+    const row = page.locator("table.approvals tbody tr", { has: page.locator(`a[href='${sheetPath}']`) });
+    assert.match(await row.textContent(), new RegExp(`Tess Tech ${stamp}`));
+    await page.screenshot({ path: `${shots}/time-approvals.png`, fullPage: true });
+    await row.locator("form[action$='/approve'] button[type=submit]").click();
+    await page.waitForLoadState();
+    // Applied by the approval workflow (a worker runs under keel up): poll the sheet.
+    const deadline = Date.now() + 60_000;
+    let status = "";
+    while (status !== "APPROVED" && Date.now() < deadline) {
+      await page.goto(sheetUrl);
+      status = (await page.textContent("#timesheet-status")).trim();
+      if (status !== "APPROVED") await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.equal(status, "APPROVED");
+    await page.screenshot({ path: `${shots}/timesheet.png`, fullPage: true });
+
+    // Approving one's own timesheet is refused unless the tenant allows it.
+    await page.goto(`${base}/time`);
+    await page.selectOption("form[action='/time/entries'] select[name=client_id]", { label: clientName });
+    await page.fill("form[action='/time/entries'] input[name=duration]", "30");
+    await page.click("form[action='/time/entries'] button[type=submit]");
+    await page.waitForSelector("#entries tbody tr");
+    await page.click("#timesheets form[action$='/submit'] button[type=submit]");
+    await page.waitForURL(/\/time\/sheets\/[0-9a-f-]{36}$/);
+    const [own] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/approve") && r.request().method() === "POST"),
+      page.click("form[action$='/approve'] button[type=submit]"),
+    ]);
+    assert.equal(own.status(), 403);
+    assert.match(await page.textContent("[role=alert]"), /own timesheet/i);
+  });
+});

@@ -203,7 +203,7 @@ pub async fn get_timesheet(
 
 /// A timesheet the caller may see: their own, or anyone's with `timesheet:approve`
 /// (someone else's is a 404 without it).
-async fn sheet_for(
+pub(crate) async fn sheet_for(
     tx: &mut activities::db::TenantTx,
     caller: &Principal,
     id: Uuid,
@@ -289,14 +289,23 @@ pub async fn submit_timesheet(
     Caller(caller): Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<TimesheetView>, ApiError> {
+    submit(&app, &caller, id).await.map(Json)
+}
+
+/// Submits the caller's timesheet and starts its approval workflow.
+pub(crate) async fn submit(
+    app: &AppState,
+    caller: &Principal,
+    id: Uuid,
+) -> Result<TimesheetView, ApiError> {
     let mut tx = app.db.tenant_tx(caller.tenant).await?;
-    sheet_for(&mut tx, &caller, id).await?;
-    let sheet = approval::submit(&mut tx, id, actor(&caller)).await?;
+    sheet_for(&mut tx, caller, id).await?;
+    let sheet = approval::submit(&mut tx, id, actor(caller)).await?;
     let view = time::view_of(&mut tx, sheet).await?;
     tx.commit().await?;
     // Committed: the starter starts the approval from `timesheet.submitted` should
     // this start fail, so a Temporal hiccup is logged, not answered.
-    let input = approval_input(&caller, &view.sheet);
+    let input = approval_input(caller, &view.sheet);
     match app.temporal().await {
         Ok(temporal) => {
             if let Err(error) = temporal.start_timesheet_approval(input).await {
@@ -305,7 +314,7 @@ pub async fn submit_timesheet(
         }
         Err(_) => tracing::warn!(timesheet = %id, "Temporal down: approval start deferred"),
     }
-    Ok(Json(view))
+    Ok(view)
 }
 
 fn approval_input(caller: &Principal, sheet: &Timesheet) -> ApprovalInput {
@@ -324,13 +333,13 @@ const DECISION_WAIT: Duration = Duration::from_secs(10);
 /// the starter has not yet), then waits for the workflow to apply it: 200 with the
 /// decided timesheet, or 202 with the still-submitted one when no worker applied it
 /// in time (it will when one runs).
-async fn decide(
+pub(crate) async fn decide(
     app: &AppState,
     caller: &Principal,
     id: Uuid,
     action: TimesheetAction,
     reason: Option<String>,
-) -> Result<(StatusCode, Json<TimesheetView>), ApiError> {
+) -> Result<(StatusCode, TimesheetView), ApiError> {
     let mut tx = app.db.tenant_tx(caller.tenant).await?;
     sheet_for(&mut tx, caller, id).await?;
     let sheet = approval::check(&mut tx, id, action, actor(caller)).await?;
@@ -368,10 +377,10 @@ async fn decide(
         let view = time::view_of(&mut tx, now).await?;
         tx.commit().await?;
         if decided {
-            return Ok((StatusCode::OK, Json(view)));
+            return Ok((StatusCode::OK, view));
         }
         if tokio::time::Instant::now() >= deadline {
-            return Ok((StatusCode::ACCEPTED, Json(view)));
+            return Ok((StatusCode::ACCEPTED, view));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -392,7 +401,8 @@ pub async fn approve_timesheet(
     Caller(caller): Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<(StatusCode, Json<TimesheetView>), ApiError> {
-    decide(&app, &caller, id, TimesheetAction::Approve, None).await
+    let (status, view) = decide(&app, &caller, id, TimesheetAction::Approve, None).await?;
+    Ok((status, Json(view)))
 }
 
 /// Why a timesheet goes back.
@@ -420,7 +430,18 @@ pub async fn reject_timesheet(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<RejectBody>,
 ) -> Result<(StatusCode, Json<TimesheetView>), ApiError> {
-    let reason = body.reason.trim().to_owned();
+    let (status, view) = send_back(&app, &caller, id, &body.reason).await?;
+    Ok((status, Json(view)))
+}
+
+/// Sends a submitted timesheet back for changes, or reverses an approval.
+pub(crate) async fn send_back(
+    app: &AppState,
+    caller: &Principal,
+    id: Uuid,
+    reason: &str,
+) -> Result<(StatusCode, TimesheetView), ApiError> {
+    let reason = reason.trim().to_owned();
     if reason.is_empty() || reason.chars().count() > 2000 {
         return Err(ApiError::invalid_field(
             "reason",
@@ -428,18 +449,18 @@ pub async fn reject_timesheet(
         ));
     }
     let mut tx = app.db.tenant_tx(caller.tenant).await?;
-    let sheet = sheet_for(&mut tx, &caller, id).await?;
+    let sheet = sheet_for(&mut tx, caller, id).await?;
     if sheet.status == TimesheetStatus::Approved.as_str() {
         // The approval workflow has ended: the reversal is one transaction.
-        let sheet = approval::reverse(&mut tx, id, actor(&caller), &reason).await?;
+        let sheet = approval::reverse(&mut tx, id, actor(caller), &reason).await?;
         let view = time::view_of(&mut tx, sheet).await?;
         tx.commit().await?;
-        return Ok((StatusCode::OK, Json(view)));
+        return Ok((StatusCode::OK, view));
     }
     tx.commit().await?;
     decide(
-        &app,
-        &caller,
+        app,
+        caller,
         id,
         TimesheetAction::RequestChanges,
         Some(reason),

@@ -1,6 +1,7 @@
 //! The server-rendered admin UI: login, dashboard, users, API keys, runs, the
 //! client records (clients, contacts, assets, interactions, CSV import), tickets
-//! with their SLA, and the ticket settings (SLA policies, business hours, boards).
+//! with their SLA, the ticket settings (SLA policies, business hours, boards), and
+//! time (my week with its timer, timesheets, the team approvals page).
 //! Pages are minijinja templates compiled into the binary; forms carry CSRF tokens.
 
 mod asset_detail;
@@ -22,6 +23,9 @@ mod session;
 mod sla_settings;
 mod ticket_detail;
 mod tickets;
+mod time;
+mod timesheets;
+mod week_grid;
 
 use crate::AppState;
 use axum::extract::DefaultBodyLimit;
@@ -102,6 +106,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "notification_template.html",
         include_str!("../../templates/notification_template.html"),
+    ),
+    (
+        "time_week.html",
+        include_str!("../../templates/time_week.html"),
+    ),
+    (
+        "timesheet.html",
+        include_str!("../../templates/timesheet.html"),
+    ),
+    (
+        "time_approvals.html",
+        include_str!("../../templates/time_approvals.html"),
     ),
 ];
 
@@ -231,6 +247,18 @@ pub fn router(_state: AppState) -> Router<AppState> {
             "/settings/notification-templates/{key}",
             get(notification_settings::template_page).post(notification_settings::template_action),
         )
+        .route("/time", get(time::week))
+        .route("/time/entries", post(time::log_time))
+        .route("/time/entries/{id}/delete", post(time::delete_entry))
+        .route("/time/timer/start", post(time::start_timer))
+        .route("/time/timer/stop", post(time::stop_timer))
+        .route("/time/timer/discard", post(time::discard_timer))
+        .route("/time/approvals", get(timesheets::approvals))
+        .route("/time/sheets/{id}", get(timesheets::sheet))
+        .route("/time/sheets/{id}/submit", post(timesheets::submit))
+        .route("/time/sheets/{id}/approve", post(timesheets::approve))
+        .route("/time/sheets/{id}/reject", post(timesheets::reject))
+        .route("/time/sheets/{id}/comments", post(timesheets::comment))
         .route("/static/app.css", get(stylesheet))
 }
 

@@ -37,6 +37,8 @@ pub(super) fn nav(user: &SignedIn) -> minijinja::Value {
         csrf_token => user.csrf_token(),
         can_manage_users => user.0.can(Permission::USER_CREATE),
         can_manage_tenant => user.0.can(Permission::TENANT_MANAGE),
+        can_log_time => user.0.can(Permission::TIME_ENTRY_WRITE),
+        can_approve_time => user.0.can(Permission::TIMESHEET_APPROVE),
         unread => user.1,
     }
 }

@@ -807,3 +807,104 @@ fn the_template_pages_list_edit_and_preview_in_a_sandbox() {
     );
     assert!(!html.contains("<script>alert"), "{html}");
 }
+
+#[test]
+fn the_week_page_shows_the_grid_and_keeps_a_refused_duration() {
+    let errors = FormErrors::from_issues(
+        vec![issue(
+            "duration",
+            "must be minutes (90) or hours and minutes (1:30)",
+        )],
+        &["duration"],
+    );
+    let grid = json!({
+        "days": ["2026-11-30", "2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-05", "2026-12-06"],
+        "rows": [{"label": "Acme <b> (no ticket)", "href": "/clients/c1", "minutes": [90, 0, 0, 0, 0, 0, 0], "billable": 90, "total": 90}],
+        "day_totals": [90, 0, 0, 0, 0, 0, 0], "total": 90, "billable": 90,
+    });
+    let grid_hours = json!({
+        "rows": [["1:30", "", "", "", "", "", ""]], "totals": ["1:30"],
+        "days": ["1:30", "", "", "", "", "", ""], "total": "1:30", "billable": "1:30",
+        "labels": ["Mon 30 Nov", "Tue 1 Dec", "Wed 2 Dec", "Thu 3 Dec", "Fri 4 Dec", "Sat 5 Dec", "Sun 6 Dec"],
+    });
+    let sheet = json!({
+        "view": {"id": "s1", "period_start": "2026-11-30", "period_end": "2026-12-07", "status": "CHANGES_REQUESTED",
+                 "reason": "Split the Monday entry", "overlapping_entries": 1},
+        "total": "1:30", "billable": "1:30",
+    });
+    let html = render(
+        "time_week.html",
+        context! {
+            nav => nav(), date => "2026-12-03", monday => "2026-11-30", grid, grid_hours,
+            sheets => vec![sheet], rows => Vec::<Value>::new(), truncated => false,
+            timer => (), elapsed => (), tickets => Vec::<Value>::new(),
+            clients => vec![json!({"id": "c1", "name": "Acme"})],
+            log_form => json!({"work_date": "2026-12-03", "client_id": "c1", "duration": "an hour", "billable": "on", "notes": ""}),
+            log_errors => errors, timer_form => json!({}), timer_errors => FormErrors::default(),
+            previous => "/time?date=2026-11-23", next => "/time?date=2026-12-07", this_week => "/time",
+        },
+    );
+    assert!(
+        html.contains(r#"<th class="num" id="week-total">1:30</th>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains("Acme &lt;b&gt; (no ticket)"),
+        "labels are escaped: {html}"
+    );
+    assert!(
+        html.contains(r#"<p class="field-error" data-field="duration">must be minutes (90) or hours and minutes (1:30)</p>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"value="an hour""#),
+        "the typed duration is kept: {html}"
+    );
+    assert!(
+        html.contains(r#"<option value="c1" selected>Acme</option>"#),
+        "{html}"
+    );
+    assert!(html.contains("Sent back: Split the Monday entry"), "{html}");
+    assert!(
+        html.contains(r#"action="/time/sheets/s1/submit""#),
+        "a sent-back sheet can be resubmitted: {html}"
+    );
+}
+
+#[test]
+fn a_submitted_timesheet_offers_decisions_only_to_approvers() {
+    let view = json!({
+        "id": "s1", "user_id": "u1", "period_start": "2026-11-30", "period_end": "2026-12-07",
+        "status": "SUBMITTED", "submission": 1, "submitted_at": "2026-12-03T10:00:00Z",
+        "overlapping_entries": 0, "total_minutes": 90, "billable_minutes": 90,
+    });
+    let page = |can_decide: bool, error_message: Option<&str>| {
+        render(
+            "timesheet.html",
+            context! {
+                nav => nav(), view => view.clone(), rows => Vec::<Value>::new(), truncated => false,
+                comments => Vec::<Value>::new(), clients => json!({}), names => json!({"u1": "Tess"}),
+                form => json!({"reason": "", "body": ""}), errors => FormErrors::default(),
+                error_message, notice => (), total => "1:30", billable => "1:30",
+                can_submit => false, can_decide, can_reverse => false,
+            },
+        )
+    };
+    let approver = page(true, None);
+    assert!(
+        approver.contains(r#"action="/time/sheets/s1/approve""#),
+        "{approver}"
+    );
+    assert!(approver.contains("Request changes"), "{approver}");
+    let refused = page(
+        true,
+        Some("approving one's own timesheet is not allowed in this tenant"),
+    );
+    assert!(
+        refused.contains(r#"<p class="error" role="alert">approving one&#x27;s own timesheet"#),
+        "{refused}"
+    );
+    let owner = page(false, None);
+    assert!(!owner.contains("/approve"), "{owner}");
+    assert!(owner.contains("Timesheet of Tess"), "{owner}");
+}

@@ -96,6 +96,7 @@ async fn histories_from_the_server_replay_against_this_build() {
     let sink = keel_tests::smtp::SmtpSink::start().await.expect("sink");
     let (fan_out, digest) =
         record_notifications(&app, &platform.admin_key, platform.admin_id, &sink).await;
+    let approval = record_timesheet_approval(&app, &platform.admin_key, platform.tenant).await;
 
     let replayer = WorkflowReplayer::new(
         WorkflowReplayerOptions::new()
@@ -110,6 +111,8 @@ async fn histories_from_the_server_replay_against_this_build() {
             .register_workflow::<engine::workflows::NotificationFanOut>()
             .expect("register")
             .register_workflow::<engine::workflows::NotificationDigest>()
+            .expect("register")
+            .register_workflow::<engine::workflows::TimesheetApproval>()
             .expect("register")
             .build(),
     )
@@ -126,6 +129,7 @@ async fn histories_from_the_server_replay_against_this_build() {
         ("ticket_sla", ticket_sla),
         ("notification_fan_out", fan_out),
         ("notification_digest", digest),
+        ("timesheet_approval", approval),
     ] {
         let json = if name == "warranty_watch" {
             watch_history.clone()
@@ -217,6 +221,68 @@ async fn record_ticket_sla(app: &TestApp, key: &str, tenant: engine::TenantId) -
     assert!(runs_done.is_some(), "the SLA workflow completed");
     let ticket_id = uuid::Uuid::parse_str(&id).expect("uuid");
     engine::workflows::ticket_sla::workflow_id(tenant, ticket_id)
+}
+
+/// A timesheet submitted under a one-"hour" reminder (hours are seconds in tests):
+/// the reminder fires, then the (self-)approval arrives as a signal; answers
+/// the approval workflow's id once it completed.
+async fn record_timesheet_approval(app: &TestApp, key: &str, tenant: engine::TenantId) -> String {
+    let settings = json!({"period": {"frequency": "weekly", "week_start": "Mon"},
+                          "allow_self_approval": true, "reminder_hours": 1});
+    json_with_status(app.put(key, "/api/v1/time-settings", &settings).await, 200).await;
+    let client = json_with_status(
+        app.post(key, "/api/v1/clients", &json!({"name": "Recorded time"}))
+            .await,
+        201,
+    )
+    .await;
+    let entry = json_with_status(
+        app.post(
+            key,
+            "/api/v1/time-entries",
+            &json!({"client_id": client["id"], "work_date": "2026-11-24", "minutes": 45}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let sheet = entry["timesheet_id"].as_str().expect("sheet").to_owned();
+    let path = format!("/api/v1/timesheets/{sheet}");
+    json_with_status(
+        app.post(key, &format!("{path}/submit"), &json!({})).await,
+        200,
+    )
+    .await;
+    let reminded = keel_tests::eventually(Duration::from_secs(30), || async {
+        let audit = json_with_status(app.get(key, "/api/v1/audit-log?limit=200").await, 200).await;
+        audit["data"]
+            .as_array()?
+            .iter()
+            .any(|e| {
+                e["action"] == "timesheet.approval_reminder" && e["resource_id"] == sheet.as_str()
+            })
+            .then_some(())
+    })
+    .await;
+    assert!(reminded.is_some(), "the approvers were reminded");
+    let approved = json_with_status(
+        app.post(key, &format!("{path}/approve"), &json!({})).await,
+        200,
+    )
+    .await;
+    assert_eq!(approved["status"], "APPROVED");
+    let sheet_id = uuid::Uuid::parse_str(&sheet).expect("uuid");
+    let runs_done = keel_tests::eventually(Duration::from_secs(30), || async {
+        let runs = json_with_status(app.get(key, "/api/v1/workflow-runs").await, 200).await;
+        runs["data"]
+            .as_array()?
+            .iter()
+            .any(|r| r["kind"] == "timesheet_approval" && r["status"] == "completed")
+            .then_some(())
+    })
+    .await;
+    assert!(runs_done.is_some(), "the approval workflow completed");
+    engine::workflows::timesheet_approval::workflow_id(tenant, sheet_id, 1)
 }
 
 /// A fan-out that sends two e-mails under a limit of one per "minute", so the
