@@ -5,6 +5,7 @@
 //! through an activity whose contract is declared beside them.
 
 pub mod assets;
+pub mod billing;
 pub mod changes;
 pub mod clients;
 pub mod contacts;

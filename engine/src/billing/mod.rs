@@ -1,0 +1,56 @@
+//! Billing's pure engine: money on integer cents, billing periods and proration,
+//! the charges of fixed, hourly, usage and bucket lines, discounts, tax with
+//! effective-dated and compound rates, invoice totals, numbering, due dates and
+//! credit application. No I/O: activities load the inputs and store the results,
+//! and workflows may call any of it.
+
+pub mod charges;
+pub mod contracts;
+pub mod discounts;
+pub mod invoice;
+pub mod money;
+pub mod periods;
+pub mod tax;
+
+#[cfg(test)]
+mod tests;
+
+use chrono::NaiveDate;
+
+/// Why a charge or an invoice cannot be computed. Never a silent zero.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BillingError {
+    /// A term is out of range.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// No rate for a service in the contract's currency.
+    #[error("no price for {service} in the contract's currency")]
+    MissingPrice {
+        /// The service's name.
+        service: String,
+    },
+    /// The client's region has no tax rate in force on a charge's date.
+    #[error("no tax rate in force on {date} in the client's tax region")]
+    MissingTaxRate {
+        /// The charge date.
+        date: NaiveDate,
+    },
+    /// An amount beyond what cents in 64 bits hold.
+    #[error("an amount is too large")]
+    Overflow,
+}
+
+impl BillingError {
+    /// An invalid `field`.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> BillingError {
+        BillingError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
