@@ -5,6 +5,7 @@
 pub mod access;
 pub mod assets;
 pub mod audit;
+pub mod billing;
 pub mod clients;
 pub mod contacts;
 pub mod credentials;

@@ -794,3 +794,90 @@ diesel::allow_tables_to_appear_in_same_query!(
     sla_policies,
     business_hours,
 );
+
+diesel::table! {
+    tax_regions (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        code -> Text,
+        name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tax_rates (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        region_id -> Uuid,
+        starts_on -> Date,
+        ends_on -> Nullable<Date>,
+        components -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    services (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        kind -> Text,
+        unit -> Text,
+        tax_category -> Nullable<Text>,
+        description -> Text,
+        is_archived -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    service_prices (tenant, service_id, currency) {
+        tenant -> Uuid,
+        service_id -> Uuid,
+        currency -> Text,
+        rate_cents -> Int8,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    contracts (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        client_id -> Uuid,
+        name -> Text,
+        currency -> Text,
+        starts_on -> Date,
+        ends_on -> Nullable<Date>,
+        billing_frequency -> Text,
+        anchor -> Jsonb,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    contract_lines (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        contract_id -> Uuid,
+        position -> Int4,
+        kind -> Text,
+        service_id -> Uuid,
+        billing_timing -> Text,
+        rate_cents -> Nullable<Int8>,
+        terms -> Jsonb,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    tax_regions,
+    tax_rates,
+    services,
+    service_prices,
+    contracts,
+    contract_lines,
+);

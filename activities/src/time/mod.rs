@@ -141,6 +141,16 @@ pub(super) async fn resolve_client(
     tx: &mut TenantTx,
     draft: &EntryDraft,
 ) -> Result<Uuid, RecordError> {
+    // The service is checked here too, so an unknown one is a field error, not a
+    // foreign-key failure.
+    if let Some(service) = draft.service_id {
+        if crate::billing::catalogue::find_service(tx, service)
+            .await?
+            .is_none()
+        {
+            return Err(RecordError::field("service_id", "no such service"));
+        }
+    }
     if let Some(ticket_id) = draft.ticket_id {
         let ticket = crate::tickets::find_ticket(tx, ticket_id)
             .await?

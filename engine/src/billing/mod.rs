@@ -4,6 +4,7 @@
 //! credit application. No I/O: activities load the inputs and store the results,
 //! and workflows may call any of it.
 
+pub mod catalogue;
 pub mod charges;
 pub mod contracts;
 pub mod discounts;
@@ -11,6 +12,7 @@ pub mod invoice;
 pub mod money;
 pub mod periods;
 pub mod tax;
+pub mod terms;
 
 #[cfg(test)]
 mod tests;
