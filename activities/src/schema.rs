@@ -881,3 +881,18 @@ diesel::allow_tables_to_appear_in_same_query!(
     contracts,
     contract_lines,
 );
+
+diesel::table! {
+    usage_records (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        client_id -> Uuid,
+        service_id -> Uuid,
+        quantity -> Numeric,
+        recorded_on -> Date,
+        note -> Text,
+        invoice_id -> Nullable<Uuid>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}

@@ -6,3 +6,4 @@
 pub mod catalogue;
 pub mod contracts;
 pub mod tax;
+pub mod usage;

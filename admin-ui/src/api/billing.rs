@@ -1,5 +1,5 @@
-//! Billing's reference data: the service catalogue, tax regions and rates, and
-//! contracts. Reading needs `billing:read`, changing `billing:manage`.
+//! Billing's reference data: the service catalogue, tax regions and rates,
+//! contracts, and usage records. Reading needs `billing:read`, changing `billing:manage`.
 
 use crate::api::pagination::{page_of, Listed};
 use crate::auth::{require, Caller};
@@ -9,11 +9,14 @@ use crate::AppState;
 use activities::billing::catalogue::{self, Service, ServiceFilter};
 use activities::billing::contracts::{self, Contract};
 use activities::billing::tax::{self, TaxRateView, TaxRegion};
+use activities::billing::usage::{self, UsageFilter, UsageRecord};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use chrono::NaiveDate;
 use engine::billing::catalogue::{ServiceInput, ServiceKind, TaxRateInput, TaxRegionInput};
 use engine::billing::terms::ContractInput;
+use engine::billing::usage::UsageInput;
 use engine::Permission;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -232,4 +235,62 @@ pub async fn get_contract(
     contract
         .map(Json)
         .ok_or_else(|| ApiError::not_found("contract"))
+}
+
+/// Records usage of a usage (or product) service by a client.
+#[utoipa::path(post, path = "/usage-records", tag = "billing", request_body = UsageInput, security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h: send one per meter reading")),
+    responses((status = 201, body = UsageRecord), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn record_usage(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<UsageInput>,
+) -> Result<(StatusCode, Json<UsageRecord>), ApiError> {
+    require(&caller, Permission::BILLING_MANAGE)?;
+    let draft = body.validate()?;
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let record = usage::record_usage(&mut tx, &draft, Some(caller.user_id)).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(record)))
+}
+
+/// Filters of the usage list.
+#[derive(Deserialize, IntoParams)]
+pub struct UsageParams {
+    /// Only this client's.
+    client_id: Option<Uuid>,
+    /// Only this service's.
+    service_id: Option<Uuid>,
+    /// From this day on (`YYYY-MM-DD`).
+    from: Option<NaiveDate>,
+    /// Before this day.
+    to: Option<NaiveDate>,
+    /// Page size, 1 to 200 (default 50).
+    limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Usage records, newest first.
+#[utoipa::path(get, path = "/usage-records", tag = "billing", security(("api_key" = [])), params(UsageParams),
+    responses((status = 200, body = Listed<UsageRecord>), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn list_usage(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    ApiQuery(params): ApiQuery<UsageParams>,
+) -> Result<Json<Listed<UsageRecord>>, ApiError> {
+    require(&caller, Permission::BILLING_READ)?;
+    let page = page_of(params.limit, params.cursor)?;
+    let filter = UsageFilter {
+        client_id: params.client_id,
+        service_id: params.service_id,
+        from: params.from,
+        to: params.to,
+    };
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let records = usage::list_usage(&mut tx, &filter, page).await?;
+    tx.commit().await?;
+    Ok(Json(Listed::from_page(records)))
 }

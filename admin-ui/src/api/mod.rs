@@ -35,7 +35,7 @@ use utoipa_axum::routes;
     info(title = "Keel API", version = "1", description = "The REST API of Keel PSA. Errors are application/problem+json; lists are cursor-paginated; POSTs accept an Idempotency-Key header."),
     modifiers(&BearerAuth),
     components(schemas(Problem)),
-    tags((name = "users", description = "People of the tenant"), (name = "api-keys", description = "The caller's API keys"), (name = "audit", description = "The tenant's audit trail"), (name = "tenants", description = "Tenants (platform admins)"), (name = "workflow-runs", description = "Durable processes and their signals"), (name = "clients", description = "Clients, their locations, merges and timeline"), (name = "contacts", description = "People at clients"), (name = "interactions", description = "Calls, e-mails, meetings and notes"), (name = "assets", description = "Clients' devices, types and relationships"), (name = "imports", description = "CSV import"), (name = "tickets", description = "Tickets, comments and their SLA"), (name = "ticket-settings", description = "Statuses, priorities, boards, SLA policies, business hours"), (name = "time", description = "Time entries, timer, periods, timesheets and their approval"), (name = "billing", description = "Service catalogue, tax regions and rates, contracts"))
+    tags((name = "users", description = "People of the tenant"), (name = "api-keys", description = "The caller's API keys"), (name = "audit", description = "The tenant's audit trail"), (name = "tenants", description = "Tenants (platform admins)"), (name = "workflow-runs", description = "Durable processes and their signals"), (name = "clients", description = "Clients, their locations, merges and timeline"), (name = "contacts", description = "People at clients"), (name = "interactions", description = "Calls, e-mails, meetings and notes"), (name = "assets", description = "Clients' devices, types and relationships"), (name = "imports", description = "CSV import"), (name = "tickets", description = "Tickets, comments and their SLA"), (name = "ticket-settings", description = "Statuses, priorities, boards, SLA policies, business hours"), (name = "time", description = "Time entries, timer, periods, timesheets and their approval"), (name = "billing", description = "Service catalogue, tax regions and rates, contracts, usage"))
 )]
 struct ApiDoc;
 
@@ -184,6 +184,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
             .routes(routes!(billing::list_rates, billing::create_rate))
             .routes(routes!(billing::list_contracts, billing::create_contract))
             .routes(routes!(billing::get_contract))
+            .routes(routes!(billing::list_usage, billing::record_usage))
             .merge(
                 OpenApiRouter::new()
                     .routes(routes!(imports::import_csv))

@@ -13,6 +13,7 @@ pub mod money;
 pub mod periods;
 pub mod tax;
 pub mod terms;
+pub mod usage;
 
 #[cfg(test)]
 mod tests;

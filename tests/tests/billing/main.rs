@@ -434,3 +434,66 @@ async fn contracts_refuse_mixed_currencies_missing_prices_and_double_billing() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn usage_is_recorded_exactly_for_usage_services_only() {
+    let app = TestApp::spawn().await;
+    let b = books(&app, "usage").await;
+    let record = created(
+        &app,
+        &b.admin,
+        "/api/v1/usage-records",
+        json!({"client_id": b.client_id, "service_id": b.backup, "quantity": "12.345678", "recorded_on": "2026-11-30", "note": "meter 7"}),
+    )
+    .await;
+    assert_eq!(
+        record["quantity"], "12.345678",
+        "exact, as a decimal string"
+    );
+    assert_eq!(record["invoice_id"], Value::Null);
+    created(
+        &app,
+        &b.admin,
+        "/api/v1/usage-records",
+        json!({"client_id": b.client_id, "service_id": b.backup, "quantity": "0.5", "recorded_on": "2026-12-01"}),
+    )
+    .await;
+    let hourly = json_with_status(
+        app.post(&b.admin, "/api/v1/usage-records",
+                 &json!({"client_id": b.client_id, "service_id": b.support, "quantity": "1", "recorded_on": "2026-11-30"})).await,
+        422,
+    )
+    .await;
+    assert_eq!(error_fields(&hourly), vec!["service_id"]);
+    let bad = json_with_status(
+        app.post(
+            &b.admin,
+            "/api/v1/usage-records",
+            &json!({"client_id": b.client_id, "service_id": b.backup, "quantity": "-2"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(error_fields(&bad), vec!["quantity", "recorded_on"]);
+    let november = json_with_status(
+        app.get(
+            &b.admin,
+            &format!(
+                "/api/v1/usage-records?client_id={}&from=2026-11-01&to=2026-12-01",
+                b.client_id
+            ),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let quantities: Vec<&str> = november["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|r| r["quantity"].as_str())
+        .collect();
+    assert_eq!(quantities, vec!["12.345678"]);
+    json_with_status(app.get(&b.tech, "/api/v1/usage-records").await, 403).await;
+}
