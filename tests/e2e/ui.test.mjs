@@ -403,3 +403,29 @@ test("a technician times and logs work, submits the week, and a manager approves
     assert.match(await page.textContent("[role=alert]"), /own timesheet/i);
   });
 });
+
+test("finance prices a service in the catalogue; a bad price is refused next to its field", async () => {
+  await withPage(async (page) => {
+    await logIn(page, process.env.KEEL_PASSWORD);
+    await page.waitForURL(`${base}/`);
+    await page.click("nav a[href='/billing/catalogue']");
+    await page.waitForURL(/\/billing\/catalogue$/);
+    const name = `Managed firewall ${Date.now()}`;
+    await page.fill("form[action='/billing/services'] input[name=name]", name);
+    await page.selectOption("form[action='/billing/services'] select[name=kind]", "fixed");
+    await page.fill("form[action='/billing/services'] input[name=price]", "49.999");
+    const [refused] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/billing/services") && r.request().method() === "POST"),
+      page.click("form[action='/billing/services'] button[type=submit]"),
+    ]);
+    assert.equal(refused.status(), 422);
+    assert.match(await page.textContent(".field-error[data-field=price]"), /amount like 125.00/);
+    assert.equal(await page.inputValue("form[action='/billing/services'] input[name=name]"), name, "the form keeps what was typed");
+    await page.fill("form[action='/billing/services'] input[name=price]", "49.99");
+    await page.click("form[action='/billing/services'] button[type=submit]");
+    await page.waitForURL(/\/billing\/catalogue$/);
+    const row = page.locator("#services tbody tr", { hasText: name });
+    assert.match(await row.textContent(), /USD 49\.99/);
+    await page.screenshot({ path: `${shots}/billing-catalogue.png`, fullPage: true });
+  });
+});

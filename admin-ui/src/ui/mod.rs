@@ -6,6 +6,7 @@
 
 mod asset_detail;
 mod assets;
+mod billing;
 mod client_detail;
 mod clients;
 mod contacts;
@@ -106,6 +107,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "notification_template.html",
         include_str!("../../templates/notification_template.html"),
+    ),
+    (
+        "billing_catalogue.html",
+        include_str!("../../templates/billing_catalogue.html"),
     ),
     (
         "time_week.html",
@@ -247,6 +252,10 @@ pub fn router(_state: AppState) -> Router<AppState> {
             "/settings/notification-templates/{key}",
             get(notification_settings::template_page).post(notification_settings::template_action),
         )
+        .route("/billing/catalogue", get(billing::catalogue_page))
+        .route("/billing/services", post(billing::create_service))
+        .route("/billing/tax-regions", post(billing::create_region))
+        .route("/billing/tax-rates", post(billing::create_rate))
         .route("/time", get(time::week))
         .route("/time/entries", post(time::log_time))
         .route("/time/entries/{id}/delete", post(time::delete_entry))

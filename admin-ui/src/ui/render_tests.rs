@@ -908,3 +908,45 @@ fn a_submitted_timesheet_offers_decisions_only_to_approvers() {
     assert!(!owner.contains("/approve"), "{owner}");
     assert!(owner.contains("Timesheet of Tess"), "{owner}");
 }
+
+#[test]
+fn the_catalogue_lists_prices_and_rates_and_keeps_a_refused_price() {
+    let errors = FormErrors::from_issues(
+        vec![issue("price", "must be an amount like 125.00")],
+        &["price"],
+    );
+    let html = render(
+        "billing_catalogue.html",
+        context! {
+            nav => nav(),
+            rows => vec![json!({"service": {"name": "Remote support", "kind": "hourly", "unit": "hour",
+                                            "tax_category": null, "description": ""},
+                                "prices": ["USD 125.00", "EUR 115.00"]})],
+            regions => vec![json!({"code": "US-NY", "name": "New York"}), json!({"code": "CA-QC", "name": "Québec"})],
+            rates => vec![json!({"region_code": "US-NY", "percent": "8.875", "starts_on": "2025-07-01", "ends_on": null,
+                                 "components": [{"name": "State", "percent": "4", "is_compound": false},
+                                                {"name": "City", "percent": "4.875", "is_compound": false}]})],
+            kinds => ["fixed", "hourly"], can_manage => true,
+            service_form => json!({"name": "Backup", "kind": "fixed", "price": "12.345", "currency": "USD"}),
+            service_errors => errors, region_form => json!({}), region_errors => FormErrors::default(),
+            rate_form => json!({}), rate_errors => FormErrors::default(),
+        },
+    );
+    assert!(html.contains("USD 125.00<br>EUR 115.00"), "{html}");
+    assert!(html.contains("not taxable"), "{html}");
+    assert!(
+        html.contains("8.875 % from 2025-07-01, open-ended (State 4 %, City 4.875 %)"),
+        "{html}"
+    );
+    assert!(
+        html.contains("no rate yet"),
+        "the region without a rate says so: {html}"
+    );
+    assert!(
+        html.contains(
+            r#"<p class="field-error" data-field="price">must be an amount like 125.00</p>"#
+        ),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="12.345""#), "{html}");
+}
