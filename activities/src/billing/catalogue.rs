@@ -8,7 +8,7 @@ use crate::schema::{service_prices, services};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use engine::billing::catalogue::{Price, ServiceDraft, ServiceKind};
+use engine::billing::catalogue::{Price, ServiceDraft, ServiceKind, ServicePatch};
 use engine::billing::money::Currency;
 use serde::Serialize;
 use uuid::Uuid;
@@ -149,25 +149,7 @@ pub async fn create_service(
             }
             e => e.into(),
         })?;
-    let rows: Vec<_> = draft
-        .prices
-        .iter()
-        .enumerate()
-        .map(|(position, price)| {
-            (
-                service_prices::tenant.eq(tenant),
-                service_prices::service_id.eq(id),
-                service_prices::currency.eq(price.currency.code()),
-                service_prices::rate_cents.eq(price.rate_cents),
-                service_prices::position.eq(i32::try_from(position).unwrap_or(i32::MAX)),
-            )
-        })
-        .collect();
-    diesel::insert_into(service_prices::table)
-        .values(rows)
-        .execute(tx.conn())
-        .await
-        .map_err(DbError::from)?;
+    insert_prices(tx, id, &draft.prices).await?;
     audit::record(
         tx,
         AuditEntry {
@@ -256,4 +238,138 @@ pub async fn list_services(
         data: with_prices(tx, page.data).await?,
         next_cursor: page.next_cursor,
     })
+}
+
+/// The stored service as a draft, so a patch can be checked like a new service.
+fn draft_of(service: &Service) -> ServiceDraft {
+    ServiceDraft {
+        name: service.name.clone(),
+        kind: service.kind,
+        unit: service.unit.clone(),
+        prices: service.prices.clone(),
+        tax_category: service.tax_category.clone(),
+        description: service.description.clone(),
+    }
+}
+
+/// Currencies of running contract lines that bill `service` at its catalogue price.
+async fn relied_on_currencies(
+    tx: &mut TenantTx,
+    service: Uuid,
+    today: chrono::NaiveDate,
+) -> Result<Vec<String>, DbError> {
+    use crate::schema::{contract_lines, contracts};
+    Ok(contract_lines::table
+        .inner_join(contracts::table.on(contracts::id.eq(contract_lines::contract_id)))
+        .filter(contract_lines::service_id.eq(service))
+        .filter(contract_lines::rate_cents.is_null())
+        .filter(
+            contracts::ends_on
+                .is_null()
+                .or(contracts::ends_on.gt(today)),
+        )
+        .select(contracts::currency)
+        .distinct()
+        .load(tx.conn())
+        .await?)
+}
+
+/// Changes a service. A price that a running contract line bills at cannot be
+/// removed (that line would bill nothing), and the name stays unique.
+pub async fn update_service(
+    tx: &mut TenantTx,
+    id: Uuid,
+    patch: &ServicePatch,
+    actor: Option<Uuid>,
+) -> Result<Service, RecordError> {
+    diesel::sql_query("SELECT 1 FROM services WHERE id = $1 FOR UPDATE")
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .execute(tx.conn())
+        .await
+        .map_err(DbError::from)?;
+    let current = find_service(tx, id)
+        .await?
+        .ok_or(RecordError::NotFound("service"))?;
+    let draft = patch
+        .apply(&draft_of(&current))
+        .map_err(RecordError::Invalid)?;
+    let today = Utc::now().date_naive();
+    let relied = relied_on_currencies(tx, id, today).await?;
+    let removed: Vec<&String> = relied
+        .iter()
+        .filter(|c| !draft.prices.iter().any(|p| p.currency.code() == c.as_str()))
+        .collect();
+    if let Some(currency) = <[&String]>::first(&removed) {
+        return Err(RecordError::field(
+            "prices",
+            format!(
+                "running contracts bill {} at its {currency} price; keep a {currency} price",
+                current.name
+            ),
+        ));
+    }
+    let archive = patch.is_archived.unwrap_or(current.is_archived);
+    diesel::update(services::table.filter(services::id.eq(id)))
+        .set((
+            services::name.eq(&draft.name),
+            services::unit.eq(&draft.unit),
+            services::tax_category.eq(&draft.tax_category),
+            services::description.eq(&draft.description),
+            services::is_archived.eq(archive),
+            services::updated_at.eq(Utc::now()),
+        ))
+        .execute(tx.conn())
+        .await
+        .map_err(|e| match DbError::from(e) {
+            e if e.is_unique_violation() => {
+                RecordError::field("name", "another service has this name")
+            }
+            e => e.into(),
+        })?;
+    if patch.prices.is_some() {
+        diesel::delete(service_prices::table.filter(service_prices::service_id.eq(id)))
+            .execute(tx.conn())
+            .await
+            .map_err(DbError::from)?;
+        insert_prices(tx, id, &draft.prices).await?;
+    }
+    audit::record(
+        tx,
+        AuditEntry {
+            actor,
+            action: "service.updated",
+            resource: "service",
+            resource_id: Some(id),
+            details: serde_json::json!({
+                "name": draft.name, "is_archived": archive,
+                "prices": draft.prices.iter().map(|p| format!("{} {}", p.currency, p.rate_cents)).collect::<Vec<_>>(),
+            }),
+        },
+    )
+    .await?;
+    find_service(tx, id)
+        .await?
+        .ok_or(RecordError::NotFound("service"))
+}
+
+async fn insert_prices(tx: &mut TenantTx, id: Uuid, prices: &[Price]) -> Result<(), DbError> {
+    let tenant = tx.tenant().0;
+    let rows: Vec<_> = prices
+        .iter()
+        .enumerate()
+        .map(|(position, price)| {
+            (
+                service_prices::tenant.eq(tenant),
+                service_prices::service_id.eq(id),
+                service_prices::currency.eq(price.currency.code()),
+                service_prices::rate_cents.eq(price.rate_cents),
+                service_prices::position.eq(i32::try_from(position).unwrap_or(i32::MAX)),
+            )
+        })
+        .collect();
+    diesel::insert_into(service_prices::table)
+        .values(rows)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
 }

@@ -94,11 +94,10 @@ async fn assemble(tx: &mut TenantTx, rows: Vec<ContractRow>) -> Result<Vec<Contr
         ))
         .load(tx.conn())
         .await?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|row| {
-            let anchor: BillingAnchor = serde_json::from_value(row.anchor).unwrap_or_default();
-            Contract {
+            let anchor: BillingAnchor = stored(row.anchor)?;
+            Ok(Contract {
                 id: row.id,
                 client_id: row.client_id,
                 name: row.name,
@@ -111,16 +110,25 @@ async fn assemble(tx: &mut TenantTx, rows: Vec<ContractRow>) -> Result<Vec<Contr
                 lines: lines
                     .iter()
                     .filter(|l| l.0 == row.id)
-                    .map(|(_, id, position, terms)| ContractLine {
-                        id: *id,
-                        position: *position,
-                        terms: serde_json::from_value(terms.clone()).unwrap_or_default(),
+                    .map(|(_, id, position, terms)| {
+                        Ok(ContractLine {
+                            id: *id,
+                            position: *position,
+                            terms: stored(terms.clone())?,
+                        })
                     })
-                    .collect(),
+                    .collect::<Result<_, DbError>>()?,
                 created_at: row.created_at,
-            }
+            })
         })
-        .collect())
+        .collect()
+}
+
+/// A stored JSON document read back; one that no longer reads is an error, never
+/// a silently emptied line.
+fn stored<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, DbError> {
+    serde_json::from_value(value)
+        .map_err(|e| DbError::Query(diesel::result::Error::DeserializationError(Box::new(e))))
 }
 
 /// The contract with `id`.
@@ -162,6 +170,38 @@ pub async fn list_contracts(
     })
 }
 
+/// The days a line bills each of its services: the main one and those a fixed fee
+/// also covers, so no service is billed twice by any route.
+fn spans_of(
+    line_id: Uuid,
+    terms: &LineInput,
+    starts_on: NaiveDate,
+    ends_on: Option<NaiveDate>,
+) -> Vec<LineSpan> {
+    terms
+        .service_id
+        .into_iter()
+        .chain(terms.also_covers.iter().copied())
+        .map(|service_id| LineSpan {
+            line_id,
+            service_id,
+            starts_on,
+            ends_on,
+        })
+        .collect()
+}
+
+/// Every contract of `client` (the checks must see all of them, not a page).
+async fn client_contracts(tx: &mut TenantTx, client: Uuid) -> Result<Vec<Contract>, DbError> {
+    let rows: Vec<ContractRow> = contracts::table
+        .filter(contracts::client_id.eq(client))
+        .select(ContractRow::as_select())
+        .order(contracts::id)
+        .load(tx.conn())
+        .await?;
+    assemble(tx, rows).await
+}
+
 /// Which catalogue kinds a line kind may bill.
 fn fits(line: LineKind, service: ServiceKind) -> bool {
     match line {
@@ -189,6 +229,24 @@ fn check_lines(lines: &[LineInput], services: &[Service], currency: &Currency) -
             add(format!("lines[{i}].service_id"), "no such service".into());
             continue;
         };
+        if let Some(bucket) = line.bucket.as_ref().filter(|_| kind == LineKind::Bucket) {
+            let counts_time = bucket.included_minutes.is_some();
+            if counts_time != (service.kind == ServiceKind::Hourly) {
+                let wanted = if service.kind == ServiceKind::Hourly {
+                    "included_minutes"
+                } else {
+                    "included_units"
+                };
+                add(
+                    format!("lines[{i}].bucket"),
+                    format!(
+                        "{} is a {} service: its bucket counts {wanted}",
+                        service.name,
+                        service.kind.as_str()
+                    ),
+                );
+            }
+        }
         if !fits(kind, service.kind) {
             add(
                 format!("lines[{i}].service_id"),
@@ -212,6 +270,15 @@ fn check_lines(lines: &[LineInput], services: &[Service], currency: &Currency) -
                 None => add(
                     format!("lines[{i}].also_covers[{j}]"),
                     "no such service".into(),
+                ),
+                Some(s) if !fits(kind, s.kind) => add(
+                    format!("lines[{i}].also_covers[{j}]"),
+                    format!(
+                        "{} is a {} service; a {} line cannot bill it",
+                        s.name,
+                        s.kind.as_str(),
+                        kind.as_str()
+                    ),
                 ),
                 Some(s) if s.price_in(currency.code()).is_none() => add(
                     format!("lines[{i}].also_covers[{j}]"),
@@ -250,16 +317,7 @@ pub async fn create_contract(
         None => Currency::parse(&client.currency)
             .map_err(|e| RecordError::field("currency", e.to_string()))?,
     };
-    let others = list_contracts(
-        tx,
-        Some(draft.client_id),
-        PageRequest {
-            limit: 1000,
-            after: None,
-        },
-    )
-    .await?
-    .data;
+    let others = client_contracts(tx, draft.client_id).await?;
     let spans: Vec<ContractSpan> = others
         .iter()
         .filter_map(|c| {
@@ -301,24 +359,16 @@ pub async fn create_contract(
     let mut spans: Vec<LineSpan> = others
         .iter()
         .flat_map(|c| {
-            c.lines.iter().filter_map(move |l| {
-                l.terms.service_id.map(|service_id| LineSpan {
-                    line_id: l.id,
-                    service_id,
-                    starts_on: c.starts_on,
-                    ends_on: c.ends_on,
-                })
-            })
+            c.lines
+                .iter()
+                .flat_map(move |l| spans_of(l.id, &l.terms, c.starts_on, c.ends_on))
         })
         .collect();
-    spans.extend(new_lines.iter().filter_map(|(line_id, l)| {
-        l.service_id.map(|service_id| LineSpan {
-            line_id: *line_id,
-            service_id,
-            starts_on: draft.starts_on,
-            ends_on: draft.ends_on,
-        })
-    }));
+    spans.extend(
+        new_lines
+            .iter()
+            .flat_map(|(line_id, l)| spans_of(*line_id, l, draft.starts_on, draft.ends_on)),
+    );
     check_overlapping_lines(&spans).map_err(|e| RecordError::field("lines", e.to_string()))?;
 
     diesel::insert_into(contracts::table)

@@ -111,17 +111,19 @@ type RateRow = (
     serde_json::Value,
 );
 
-fn view(row: RateRow) -> TaxRateView {
+/// A stored rate; components that no longer read are an error, never a 0 % rate.
+fn view(row: RateRow) -> Result<TaxRateView, DbError> {
     let (id, region_code, starts_on, ends_on, components) = row;
-    let components: Vec<TaxComponent> = serde_json::from_value(components).unwrap_or_default();
-    TaxRateView {
+    let components: Vec<TaxComponent> = serde_json::from_value(components)
+        .map_err(|e| DbError::Query(diesel::result::Error::DeserializationError(Box::new(e))))?;
+    Ok(TaxRateView {
         id,
         region_code,
         percent: components.iter().map(|c| c.percent).sum(),
         starts_on,
         ends_on,
         components,
-    }
+    })
 }
 
 fn overlaps(a: (NaiveDate, Option<NaiveDate>), b: (NaiveDate, Option<NaiveDate>)) -> bool {
@@ -187,7 +189,7 @@ pub async fn create_rate(
         draft.starts_on,
         draft.ends_on,
         serde_json::to_value(&draft.components).unwrap_or_default(),
-    )))
+    ))?)
 }
 
 /// Rates, of one region or all, oldest first.
@@ -211,5 +213,5 @@ pub async fn list_rates(
         query = query.filter(tax_regions::code.eq(code.to_owned()));
     }
     let rows: Vec<RateRow> = query.load(tx.conn()).await?;
-    Ok(rows.into_iter().map(view).collect())
+    rows.into_iter().map(view).collect()
 }

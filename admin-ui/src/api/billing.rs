@@ -14,7 +14,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::NaiveDate;
-use engine::billing::catalogue::{ServiceInput, ServiceKind, TaxRateInput, TaxRegionInput};
+use engine::billing::catalogue::{
+    ServiceInput, ServiceKind, ServicePatch, TaxRateInput, TaxRegionInput,
+};
 use engine::billing::terms::ContractInput;
 use engine::billing::usage::UsageInput;
 use engine::Permission;
@@ -93,6 +95,26 @@ pub async fn get_service(
     service
         .map(Json)
         .ok_or_else(|| ApiError::not_found("service"))
+}
+
+/// Changes a service: name, unit, tax category, description, prices (replaced
+/// whole), archived. Its kind never changes. A price that running contract lines
+/// bill at cannot be removed (422).
+#[utoipa::path(patch, path = "/services/{id}", tag = "billing", request_body = ServicePatch, security(("api_key" = [])),
+    params(("id" = Uuid, Path, description = "Service id")),
+    responses((status = 200, body = Service), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_service(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<ServicePatch>,
+) -> Result<Json<Service>, ApiError> {
+    require(&caller, Permission::BILLING_MANAGE)?;
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let service = catalogue::update_service(&mut tx, id, &body, Some(caller.user_id)).await?;
+    tx.commit().await?;
+    Ok(Json(service))
 }
 
 /// Tax regions, by code.
@@ -283,6 +305,11 @@ pub async fn list_usage(
 ) -> Result<Json<Listed<UsageRecord>>, ApiError> {
     require(&caller, Permission::BILLING_READ)?;
     let page = page_of(params.limit, params.cursor)?;
+    for (field, date) in [("from", params.from), ("to", params.to)] {
+        if date.is_some_and(|d| !engine::billing::date_in_range(d)) {
+            return Err(ApiError::invalid_field(field, engine::billing::DATE_RANGE));
+        }
+    }
     let filter = UsageFilter {
         client_id: params.client_id,
         service_id: params.service_id,

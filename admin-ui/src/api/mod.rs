@@ -179,7 +179,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
             .routes(routes!(time::start_timer))
             .routes(routes!(time::stop_timer))
             .routes(routes!(billing::list_services, billing::create_service))
-            .routes(routes!(billing::get_service))
+            .routes(routes!(billing::get_service, billing::update_service))
             .routes(routes!(billing::list_regions, billing::create_region))
             .routes(routes!(billing::list_rates, billing::create_rate))
             .routes(routes!(billing::list_contracts, billing::create_contract))

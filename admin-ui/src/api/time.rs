@@ -208,7 +208,10 @@ pub(crate) async fn sheet_for(
     caller: &Principal,
     id: Uuid,
 ) -> Result<Timesheet, ApiError> {
-    require(caller, Permission::TIME_ENTRY_WRITE)?;
+    // Approvers (Finance has no time of its own) see every sheet; others their own.
+    if !caller.can(Permission::TIMESHEET_APPROVE) {
+        require(caller, Permission::TIME_ENTRY_WRITE)?;
+    }
     let sheet = time::find_sheet(tx, id, false)
         .await?
         .filter(|s| s.user_id == caller.user_id || caller.can(Permission::TIMESHEET_APPROVE))

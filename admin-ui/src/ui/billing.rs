@@ -85,7 +85,7 @@ pub fn parse_money(text: &str) -> Option<i64> {
     if amount < Decimal::ZERO || amount.normalize().scale() > 2 {
         return None;
     }
-    (amount * Decimal::ONE_HUNDRED).to_i64()
+    amount.checked_mul(Decimal::ONE_HUNDRED)?.to_i64()
 }
 
 /// Cents as money text ("1250.00").
@@ -349,6 +349,7 @@ mod tests {
         assert_eq!(parse_money("0.001"), None);
         assert_eq!(parse_money("-3"), None);
         assert_eq!(parse_money("abc"), None);
+        assert_eq!(parse_money("79228162514264337593543950335"), None);
         assert_eq!(money(125_005), "1250.05");
         assert_eq!(money(-5), "-0.05");
         for cents in [0, 1, 99, 100, 123_456_789] {

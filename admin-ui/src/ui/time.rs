@@ -83,10 +83,14 @@ struct Refused {
     general: Option<String>,
 }
 
+/// The day asked for, or today for anything else (including dates outside the
+/// years billing and the database handle).
 fn day_or_today(text: &str) -> NaiveDate {
     text.trim()
         .parse()
-        .unwrap_or_else(|_| Utc::now().date_naive())
+        .ok()
+        .filter(|d| engine::billing::date_in_range(*d))
+        .unwrap_or_else(|| Utc::now().date_naive())
 }
 
 fn week_link(date: NaiveDate) -> String {

@@ -50,7 +50,7 @@ pub async fn sheet(
     Path(id): Path<String>,
     Query(query): Query<SheetQuery>,
 ) -> PageResult {
-    if !user.0.can(Permission::TIME_ENTRY_WRITE) {
+    if !may_see_sheets(&user) {
         return forbidden_page(&app, &user, Permission::TIME_ENTRY_WRITE);
     }
     let Some(id) = parse_id(&id) else {
@@ -147,6 +147,11 @@ fn field_issues(error: &ApiError) -> Vec<engine::validation::FieldIssue> {
         .collect()
 }
 
+/// Users who log time see their own sheets; approvers (Finance logs none) all.
+fn may_see_sheets(user: &SignedIn) -> bool {
+    user.0.can(Permission::TIME_ENTRY_WRITE) || user.0.can(Permission::TIMESHEET_APPROVE)
+}
+
 /// Where a decision leaves the user: the approvals page or the timesheet, with a
 /// note when the workflow has not applied it yet.
 fn after_decision(id: Uuid, status: StatusCode, back: &str) -> PageResult {
@@ -172,7 +177,7 @@ async fn act(
     if !user.csrf_ok(&form.csrf_token) {
         return Ok(csrf_failure());
     }
-    if !user.0.can(Permission::TIME_ENTRY_WRITE) {
+    if !may_see_sheets(user) {
         return forbidden_page(app, user, Permission::TIME_ENTRY_WRITE);
     }
     let Some(id) = parse_id(id) else {

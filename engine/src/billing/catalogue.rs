@@ -178,6 +178,59 @@ impl ServiceInput {
     }
 }
 
+/// A change to a service: only the keys present change. The kind never changes
+/// (contract lines depend on it); `prices` replaces every price.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePatch {
+    /// New name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New unit.
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// New tax category; `null` makes it not taxable.
+    #[serde(default, deserialize_with = "crate::validation::patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub tax_category: Option<Option<String>>,
+    /// New description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Every price, replacing the current ones (the first is the main one).
+    #[serde(default)]
+    pub prices: Option<Vec<Price>>,
+    /// Archive (true) or restore (false); archived services are not offered.
+    #[serde(default)]
+    pub is_archived: Option<bool>,
+}
+
+impl ServicePatch {
+    /// The service after the change, checked like a new one.
+    pub fn apply(&self, current: &ServiceDraft) -> Result<ServiceDraft, Vec<FieldIssue>> {
+        let input = ServiceInput {
+            name: Some(self.name.clone().unwrap_or_else(|| current.name.clone())),
+            kind: Some(current.kind),
+            unit: Some(self.unit.clone().unwrap_or_else(|| current.unit.clone())),
+            rate_cents: None,
+            currency: None,
+            prices: self
+                .prices
+                .clone()
+                .unwrap_or_else(|| current.prices.clone()),
+            tax_category: match &self.tax_category {
+                Some(category) => category.clone(),
+                None => current.tax_category.clone(),
+            },
+            description: Some(
+                self.description
+                    .clone()
+                    .unwrap_or_else(|| current.description.clone()),
+            ),
+        };
+        input.validate()
+    }
+}
+
 fn price_field(index: usize, has_main: bool) -> String {
     match (index, has_main) {
         (0, true) => "rate_cents".to_owned(),
@@ -257,6 +310,11 @@ impl TaxRateInput {
         if self.starts_on.is_none() {
             issues.add("starts_on", "is required (YYYY-MM-DD)");
         }
+        for (field, date) in [("starts_on", self.starts_on), ("ends_on", self.ends_on)] {
+            if date.is_some_and(|d| !super::date_in_range(d)) {
+                issues.add(field, super::DATE_RANGE);
+            }
+        }
         if let (Some(start), Some(end)) = (self.starts_on, self.ends_on) {
             if end <= start {
                 issues.add("ends_on", "must be after starts_on");
@@ -301,12 +359,15 @@ impl TaxRateInput {
                     );
                 }
             }
-            let sum: Decimal = self.components.iter().map(|c| c.percent).sum();
-            if self.percent.is_some_and(|p| p != sum) {
-                issues.add(
-                    "percent",
-                    format!("must equal the components' sum ({sum}) or be left out"),
-                );
+            // Summed only once each is in range, so the sum cannot overflow.
+            if self.components.iter().all(|c| percent_ok(c.percent)) {
+                let sum: Decimal = self.components.iter().map(|c| c.percent).sum();
+                if self.percent.is_some_and(|p| p != sum) {
+                    issues.add(
+                        "percent",
+                        format!("must equal the components' sum ({sum}) or be left out"),
+                    );
+                }
             }
             self.components.clone()
         };
@@ -356,6 +417,45 @@ mod tests {
         .expect("valid");
         assert_eq!(ok.unit, "hour");
         assert_eq!(ok.prices[0].currency.code(), "EUR");
+    }
+
+    #[test]
+    fn a_patch_changes_only_what_it_names() {
+        let current = ServiceInput {
+            name: Some("Backup".into()),
+            kind: Some(ServiceKind::Usage),
+            rate_cents: Some(30),
+            tax_category: Some("services".into()),
+            ..ServiceInput::default()
+        }
+        .validate()
+        .expect("valid");
+        let untaxed: ServicePatch =
+            serde_json::from_str(r#"{"tax_category": null}"#).expect("patch");
+        let changed = untaxed.apply(&current).expect("valid");
+        assert_eq!(changed.tax_category, None);
+        assert_eq!(changed.prices, current.prices);
+        let renamed: ServicePatch =
+            serde_json::from_str(r#"{"name": "Cloud backup"}"#).expect("patch");
+        assert_eq!(
+            renamed
+                .apply(&current)
+                .expect("valid")
+                .tax_category
+                .as_deref(),
+            Some("services")
+        );
+        let bad: ServicePatch = serde_json::from_str(
+            r#"{"name": " ", "prices": [{"currency": "USD", "rate_cents": -1}]}"#,
+        )
+        .expect("patch");
+        let fields: Vec<String> = bad
+            .apply(&current)
+            .expect_err("invalid")
+            .into_iter()
+            .map(|i| i.field)
+            .collect();
+        assert_eq!(fields, vec!["name", "prices[0].rate_cents"]);
     }
 
     #[test]

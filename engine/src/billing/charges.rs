@@ -2,13 +2,23 @@
 //! allocated over services), hourly time, usage (minimums, progressive tiers) and
 //! buckets (allowance, overage, rollover). Each charge says where it came from.
 
-use super::money::{allocate, round_cents, scale_cents};
+use super::money::{allocate, round_cents};
 use super::periods::ServicePeriod;
 use super::BillingError;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+/// `a × b`, or `Overflow` beyond what a decimal holds.
+fn mul(a: Decimal, b: Decimal) -> Result<Decimal, BillingError> {
+    a.checked_mul(b).ok_or(BillingError::Overflow)
+}
+
+/// `minutes × hourly rate / 60`, exact: how time becomes money.
+fn time_amount(minutes: Decimal, rate_cents: i64) -> Result<Decimal, BillingError> {
+    Ok(mul(minutes, Decimal::from(rate_cents))? / Decimal::from(60))
+}
 
 /// Where an amount came from, so a reviewer can check every cent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -132,13 +142,13 @@ pub fn fixed_charges(
     let Some(covered) = period.clip(starts_on, ends_on) else {
         return Ok(Vec::new());
     };
-    let full = round_cents(Decimal::from(terms.fee_cents) * terms.quantity)?;
     let prorated = terms.enable_proration && covered != period;
-    let amount = if prorated {
-        scale_cents(full, covered.days(), period.days())?
-    } else {
-        full
-    };
+    let mut exact = mul(Decimal::from(terms.fee_cents), terms.quantity)?;
+    if prorated {
+        // Exact to the end, so the fee is rounded once.
+        exact = mul(exact, Decimal::from(covered.days()))? / Decimal::from(period.days());
+    }
+    let amount = round_cents(exact)?;
     let weights: Vec<i64> = terms.services.iter().map(|s| s.catalogue_cents).collect();
     let parts = allocate(amount, &weights);
     Ok(terms
@@ -181,7 +191,8 @@ pub struct BillableTime {
     pub work_date: NaiveDate,
     /// Approved billable minutes.
     pub minutes: i64,
-    /// A rate set on the entry itself (wins over every other).
+    /// A rate set on the entry itself (wins over the line's and the catalogue's;
+    /// overtime minutes bill at the overtime rate).
     pub rate_override_cents: Option<i64>,
 }
 
@@ -222,7 +233,8 @@ pub fn billed_minutes(minutes: i64, minimum: i64, round_up_to: i64) -> i64 {
 
 /// The time of `period` as charges: one per rate (and one for overtime), each
 /// `minutes × rate / 60` rounded once, so 135 minutes at 100.00 is exactly 225.00.
-/// Entries count in day order; minutes past the threshold are overtime.
+/// Entries count in day order; minutes past the threshold are overtime and bill at
+/// the overtime rate, whatever rate they would otherwise have had.
 pub fn hourly_charges(
     terms: &HourlyTerms,
     period: ServicePeriod,
@@ -293,9 +305,7 @@ pub fn hourly_charges(
                 service_id: Some(terms.service_id),
                 quantity: hours,
                 unit_price_cents: rate,
-                amount_cents: round_cents(
-                    Decimal::from(minutes) * Decimal::from(rate) / Decimal::from(60),
-                )?,
+                amount_cents: round_cents(time_amount(Decimal::from(minutes), rate)?)?,
                 tax_category: terms.tax_category.clone(),
                 service_period: period,
                 charge_date: period.start,
@@ -439,7 +449,7 @@ pub fn usage_charges(
             service_id: Some(terms.service_id),
             quantity,
             unit_price_cents: rate,
-            amount_cents: round_cents(quantity * Decimal::from(rate))?,
+            amount_cents: round_cents(mul(quantity, Decimal::from(rate))?)?,
             tax_category: terms.tax_category.clone(),
             service_period: period,
             charge_date: period.start,
@@ -572,6 +582,11 @@ pub fn bucket_period(
     }];
     if overage > Decimal::ZERO {
         let quantity = as_quantity(overage);
+        // Rounded once, from the exact minutes or units.
+        let exact = match terms.unit {
+            BucketUnit::Minutes => time_amount(overage, terms.overage_rate_cents)?,
+            BucketUnit::Units => mul(overage, Decimal::from(terms.overage_rate_cents))?,
+        };
         charges.push(Charge {
             description: format!(
                 "{} overage: {} {unit}",
@@ -581,7 +596,7 @@ pub fn bucket_period(
             service_id: Some(terms.service_id),
             quantity,
             unit_price_cents: terms.overage_rate_cents,
-            amount_cents: round_cents(quantity * Decimal::from(terms.overage_rate_cents))?,
+            amount_cents: round_cents(exact)?,
             tax_category: terms.tax_category.clone(),
             service_period: period,
             charge_date: period.start,

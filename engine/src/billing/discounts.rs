@@ -116,8 +116,8 @@ pub fn discount_charges(
             Some(at) => &mut remaining[at].1,
             None => {
                 let base = match discount.line_id {
-                    Some(_) => target_base(charges, discount.line_id),
-                    None => target_base(charges, None) - taken_so_far,
+                    Some(_) => target_base(charges, discount.line_id)?,
+                    None => target_base(charges, None)? - taken_so_far,
                 };
                 remaining.push((discount.line_id, base));
                 &mut remaining.last_mut().expect("just pushed").1
@@ -153,10 +153,10 @@ pub fn discount_charges(
 }
 
 /// What a discount applies to: its line's charges, or every charge.
-fn target_base(charges: &[Charge], line: Option<Uuid>) -> i64 {
+fn target_base(charges: &[Charge], line: Option<Uuid>) -> Result<i64, BillingError> {
     charges
         .iter()
         .filter(|c| line.is_none() || c.source.line_id() == line)
-        .map(|c| c.amount_cents)
-        .sum()
+        .try_fold(0i64, |sum, c| sum.checked_add(c.amount_cents))
+        .ok_or(BillingError::Overflow)
 }

@@ -18,7 +18,16 @@ pub mod usage;
 #[cfg(test)]
 mod tests;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
+
+/// Whether `date` is one billing accepts: years 1900 to 9999 (what the database
+/// and period arithmetic handle with room to spare).
+pub fn date_in_range(date: NaiveDate) -> bool {
+    (1900..=9999).contains(&date.year())
+}
+
+/// The message for a date outside [`date_in_range`].
+pub const DATE_RANGE: &str = "must be a date from 1900 to 9999";
 
 /// Why a charge or an invoice cannot be computed. Never a silent zero.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

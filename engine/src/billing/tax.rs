@@ -101,7 +101,10 @@ pub fn tax_lines(charges: &[Charge], context: &TaxContext) -> Result<Vec<i64>, B
     }
     for (rate, lines) in groups {
         let bases: Vec<i64> = lines.iter().map(|i| charges[*i].amount_cents).collect();
-        let base: i64 = bases.iter().sum();
+        let base = bases
+            .iter()
+            .try_fold(0i64, |sum, b| sum.checked_add(*b))
+            .ok_or(BillingError::Overflow)?;
         let total = ceil_cents(rate.exact_tax(Decimal::from(base)))?;
         for (index, share) in lines.iter().zip(allocate(total, &bases)) {
             taxes[*index] = share;

@@ -67,8 +67,8 @@ pub struct LineInput {
     /// More services one fixed fee covers (split by catalogue value).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub also_covers: Vec<Uuid>,
-    /// The line's rate: the fee (fixed, bucket), per hour (hourly) or per unit
-    /// (usage); default the catalogue price in the contract currency.
+    /// The line's rate: the fee (fixed; required for a bucket), per hour (hourly)
+    /// or per unit (usage); default the catalogue price in the contract currency.
     #[serde(default)]
     pub rate_cents: Option<i64>,
     /// Units of a fixed fee (default 1).
@@ -161,6 +161,9 @@ pub struct ContractDraft {
 /// The most lines a contract may have.
 pub const MAX_LINES: usize = 100;
 
+/// The largest quantity a line's terms may name.
+pub const MAX_QUANTITY: i64 = 1_000_000_000_000;
+
 impl ContractInput {
     /// Checks the contract and each line's terms for its kind.
     pub fn validate(&self) -> Result<ContractDraft, Vec<FieldIssue>> {
@@ -178,6 +181,11 @@ impl ContractInput {
         };
         if self.starts_on.is_none() {
             issues.add("starts_on", "is required (YYYY-MM-DD)");
+        }
+        for (field, date) in [("starts_on", self.starts_on), ("ends_on", self.ends_on)] {
+            if date.is_some_and(|d| !super::date_in_range(d)) {
+                issues.add(field, super::DATE_RANGE);
+            }
         }
         if let (Some(start), Some(end)) = (self.starts_on, self.ends_on) {
             if end <= start {
@@ -282,10 +290,30 @@ fn check_line(line: &LineInput, at: &str, issues: &mut Issues) -> LineInput {
         refuse(!line.also_covers.is_empty(), "also_covers", issues);
         refuse(line.quantity.is_some(), "quantity", issues);
     }
+    let too_big = |q: Decimal| q > Decimal::from(MAX_QUANTITY);
     match kind {
         LineKind::Fixed => {
-            if line.quantity.is_some_and(|q| q <= Decimal::ZERO) {
-                issues.add(format!("{at}.quantity"), "must be more than 0");
+            if line
+                .quantity
+                .is_some_and(|q| q <= Decimal::ZERO || too_big(q))
+            {
+                issues.add(
+                    format!("{at}.quantity"),
+                    format!("must be more than 0 and at most {MAX_QUANTITY}"),
+                );
+            }
+            if line.also_covers.len() > 20 {
+                issues.add(format!("{at}.also_covers"), "at most 20 services");
+            }
+            let mut seen: Vec<Uuid> = line.service_id.into_iter().collect();
+            for (j, other) in line.also_covers.iter().enumerate() {
+                if seen.contains(other) {
+                    issues.add(
+                        format!("{at}.also_covers[{j}]"),
+                        "names a service the line already covers",
+                    );
+                }
+                seen.push(*other);
             }
         }
         LineKind::Hourly => {
@@ -310,11 +338,37 @@ fn check_line(line: &LineInput, at: &str, issues: &mut Issues) -> LineInput {
             }
         }
         LineKind::Usage => {
-            if line.minimum_quantity.is_some_and(|q| q < Decimal::ZERO) {
-                issues.add(format!("{at}.minimum_quantity"), "must be 0 or more");
+            if line
+                .minimum_quantity
+                .is_some_and(|q| q < Decimal::ZERO || too_big(q))
+            {
+                issues.add(
+                    format!("{at}.minimum_quantity"),
+                    format!("must be 0 to {MAX_QUANTITY}"),
+                );
             }
             if let Err(error) = validate_tiers(&line.tiers) {
                 issues.add(format!("{at}.tiers"), error.to_string());
+            }
+            let tier_too_big = line.tiers.iter().any(|t| {
+                too_big(t.from_quantity)
+                    || t.to_quantity.is_some_and(too_big)
+                    || t.rate_cents > super::catalogue::MAX_RATE_CENTS
+            });
+            if tier_too_big {
+                issues.add(
+                    format!("{at}.tiers"),
+                    format!(
+                        "quantities at most {MAX_QUANTITY}, rates at most {}",
+                        super::catalogue::MAX_RATE_CENTS
+                    ),
+                );
+            }
+            if !line.tiers.is_empty() && line.rate_cents.is_some() {
+                issues.add(
+                    format!("{at}.rate_cents"),
+                    "a tiered line bills at its tiers' rates; leave rate_cents out",
+                );
             }
         }
         LineKind::Bucket => match &line.bucket {
@@ -323,9 +377,15 @@ fn check_line(line: &LineInput, at: &str, issues: &mut Issues) -> LineInput {
                 "is required: included_minutes or included_units, overage_rate_cents",
             ),
             Some(bucket) => {
+                if line.rate_cents.is_none() {
+                    issues.add(
+                        format!("{at}.rate_cents"),
+                        "is required: the bucket's fee per period",
+                    );
+                }
                 match (bucket.included_minutes, bucket.included_units) {
-                    (Some(m), None) if m > 0 => {}
-                    (None, Some(u)) if u > Decimal::ZERO => {}
+                    (Some(m), None) if m > 0 && m <= 1_000_000 => {}
+                    (None, Some(u)) if u > Decimal::ZERO && !too_big(u) => {}
                     _ => issues.add(
                         format!("{at}.bucket"),
                         "give exactly one of included_minutes or included_units, more than 0",
@@ -415,6 +475,7 @@ mod tests {
                 "lines[0].overtime_rate_cents",
                 "lines[1].minimum_billable_minutes",
                 "lines[1].quantity",
+                "lines[2].rate_cents",
                 "lines[2].bucket",
             ]
         );

@@ -770,3 +770,18 @@ proptest! {
         prop_assert_eq!(charges.iter().map(|c| c.amount_cents).sum::<i64>(), super::money::round_cents(exact).expect("cents"));
     }
 }
+
+#[test]
+fn bucket_overage_in_minutes_is_rounded_once() {
+    let mut terms = bucket(false);
+    terms.overage_rate_cents = 12_345;
+    // 50 minutes at 123.45/h = 102.875 → 102.88 (not 0.83 h × 123.45 = 102.87).
+    let result = bucket_period(
+        &terms,
+        span("2025-01-01", "2025-02-01"),
+        dec("650"),
+        Decimal::ZERO,
+    )
+    .expect("bucket");
+    assert_eq!(result.charges[1].amount_cents, 10_288);
+}

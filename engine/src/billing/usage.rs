@@ -67,8 +67,10 @@ impl UsageInput {
             }
             Some(_) => {}
         }
-        if self.recorded_on.is_none() {
-            issues.add("recorded_on", "is required (YYYY-MM-DD)");
+        match self.recorded_on {
+            None => issues.add("recorded_on", "is required (YYYY-MM-DD)"),
+            Some(d) if !super::date_in_range(d) => issues.add("recorded_on", super::DATE_RANGE),
+            Some(_) => {}
         }
         let note = issues
             .check("note", optional_text(self.note.as_deref(), 2000))

@@ -497,3 +497,73 @@ async fn usage_is_recorded_exactly_for_usage_services_only() {
     assert_eq!(quantities, vec!["12.345678"]);
     json_with_status(app.get(&b.tech, "/api/v1/usage-records").await, 403).await;
 }
+
+#[tokio::test]
+async fn a_service_changes_but_keeps_the_prices_running_contracts_bill_at() {
+    let app = TestApp::spawn().await;
+    let b = books(&app, "service-edits").await;
+    let path = format!("/api/v1/services/{}", b.support);
+    created(
+        &app,
+        &b.admin,
+        "/api/v1/contracts",
+        json!({"client_id": b.client_id, "starts_on": "2026-01-01", "lines": [{"kind": "hourly", "service_id": b.support}]}),
+    )
+    .await;
+    // The contract bills USD at the catalogue price: the USD price must stay.
+    let refused = json_with_status(
+        app.patch(
+            &b.admin,
+            &path,
+            &json!({"prices": [{"currency": "EUR", "rate_cents": 11500}]}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(error_fields(&refused), vec!["prices"]);
+    let changed = json_with_status(
+        app.patch(
+            &b.admin,
+            &path,
+            &json!({"name": "Remote support (business hours)", "tax_category": null,
+                                          "prices": [{"currency": "USD", "rate_cents": 13000}]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(changed["rate_cents"], 13000);
+    assert_eq!(changed["tax_category"], Value::Null);
+    assert_eq!(changed["kind"], "hourly", "the kind never changes");
+    assert_eq!(changed["prices"].as_array().expect("prices").len(), 1);
+    let archived = json_with_status(
+        app.patch(&b.admin, &path, &json!({"is_archived": true}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(archived["is_archived"], true);
+    assert_eq!(
+        archived["name"], "Remote support (business hours)",
+        "untouched keys stay"
+    );
+    let kind = json_with_status(
+        app.patch(&b.admin, &path, &json!({"kind": "fixed"})).await,
+        422,
+    )
+    .await;
+    assert_eq!(error_fields(&kind), vec!["kind"]);
+    json_with_status(
+        app.patch(&b.tech, &path, &json!({"name": "Mine"})).await,
+        403,
+    )
+    .await;
+    let dates = json_with_status(
+        app.get(&b.admin, "/api/v1/usage-records?from=0900-01-01")
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(error_fields(&dates), vec!["from"]);
+}

@@ -356,3 +356,71 @@ async fn only_approvers_see_others_time_and_other_tenants_see_nothing() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn finance_approvers_see_sheets_without_logging_time_themselves() {
+    let app = TestApp::spawn().await;
+    let fixture = app.tenant("finance-sees").await;
+    let tech_id = app
+        .user(fixture.tenant, "tech@finance-sees.test", "Technician")
+        .await;
+    let tech = app.api_key(fixture.tenant, tech_id).await;
+    let finance_id = app
+        .user(fixture.tenant, "finance@finance-sees.test", "Finance")
+        .await;
+    let finance = app.api_key(fixture.tenant, finance_id).await;
+    let client = json_with_status(
+        app.post(
+            &fixture.admin_key,
+            "/api/v1/clients",
+            &json!({"name": "Initech"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let entry = log(
+        &app,
+        &tech,
+        json!({"client_id": client["id"], "work_date": "2026-11-24", "minutes": 60}),
+    )
+    .await;
+    let sheet = entry["timesheet_id"].as_str().expect("sheet");
+    json_with_status(
+        app.post(
+            &tech,
+            &format!("/api/v1/timesheets/{sheet}/submit"),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let seen = json_with_status(
+        app.get(&finance, &format!("/api/v1/timesheets/{sheet}"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(seen["status"], "SUBMITTED");
+    let queue = json_with_status(
+        app.get(&finance, "/api/v1/timesheets/approvals?status=SUBMITTED")
+            .await,
+        200,
+    )
+    .await;
+    assert!(queue["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .any(|s| s["id"] == sheet));
+    // Finance logs no time of its own, and another tenant sees nothing.
+    json_with_status(app.get(&finance, "/api/v1/time-entries").await, 403).await;
+    let stranger = app.tenant("finance-sees-not").await;
+    json_with_status(
+        app.get(&stranger.admin_key, &format!("/api/v1/timesheets/{sheet}"))
+            .await,
+        404,
+    )
+    .await;
+}
