@@ -4,7 +4,7 @@
 //! back with its messages next to its inputs.
 
 use super::forms::{optional_text, FormErrors, Parse};
-use super::pages::{csrf_failure, forbidden_page, nav, render, PageResult};
+use super::pages::{csrf_failure, forbidden_page, in_tx, nav, render, PageResult};
 use super::session::SignedIn;
 use crate::AppState;
 use activities::billing::catalogue::{self, ServiceFilter};
@@ -218,14 +218,13 @@ pub async fn create_service(
     let outcome = match parse.merge(input.validate()) {
         Err(issues) => Err(RecordError::Invalid(rename_rate(issues))),
         Ok(draft) => {
-            let mut tx = app.db.tenant_tx(user.0.tenant).await?;
-            match catalogue::create_service(&mut tx, &draft, Some(user.0.user_id)).await {
-                Ok(_) => tx.commit().await.map(|_| Ok(()))?,
-                Err(error) => {
-                    tx.rollback().await?;
-                    Err(error)
-                }
-            }
+            let actor = Some(user.0.user_id);
+            in_tx(&app, &user, async |tx| {
+                catalogue::create_service(tx, &draft, actor)
+                    .await
+                    .map(|_| ())
+            })
+            .await?
         }
     };
     match outcome {
@@ -268,14 +267,13 @@ pub async fn create_region(
     let outcome = match input.validate() {
         Err(issues) => Err(RecordError::Invalid(issues)),
         Ok((code, name)) => {
-            let mut tx = app.db.tenant_tx(user.0.tenant).await?;
-            match tax::create_region(&mut tx, &code, &name, Some(user.0.user_id)).await {
-                Ok(_) => tx.commit().await.map(|_| Ok(()))?,
-                Err(error) => {
-                    tx.rollback().await?;
-                    Err(error)
-                }
-            }
+            let actor = Some(user.0.user_id);
+            in_tx(&app, &user, async |tx| {
+                tax::create_region(tx, &code, &name, actor)
+                    .await
+                    .map(|_| ())
+            })
+            .await?
         }
     };
     match outcome {
@@ -315,14 +313,11 @@ pub async fn create_rate(
     let outcome = match parse.merge(input.validate()) {
         Err(issues) => Err(RecordError::Invalid(issues)),
         Ok(draft) => {
-            let mut tx = app.db.tenant_tx(user.0.tenant).await?;
-            match tax::create_rate(&mut tx, &draft, Some(user.0.user_id)).await {
-                Ok(_) => tx.commit().await.map(|_| Ok(()))?,
-                Err(error) => {
-                    tx.rollback().await?;
-                    Err(error)
-                }
-            }
+            let actor = Some(user.0.user_id);
+            in_tx(&app, &user, async |tx| {
+                tax::create_rate(tx, &draft, actor).await.map(|_| ())
+            })
+            .await?
         }
     };
     match outcome {

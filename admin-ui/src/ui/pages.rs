@@ -75,6 +75,25 @@ pub(super) fn forbidden_page(
     notice(app, user, StatusCode::FORBIDDEN, "Not allowed", &message)
 }
 
+/// Runs `act` in a transaction that commits only when it succeeds.
+pub(super) async fn in_tx<T>(
+    app: &AppState,
+    user: &SignedIn,
+    act: impl AsyncFnOnce(&mut activities::TenantTx) -> Result<T, activities::records::RecordError>,
+) -> Result<Result<T, activities::records::RecordError>, ApiError> {
+    let mut tx = app.db.tenant_tx(user.0.tenant).await?;
+    match act(&mut tx).await {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(Ok(value))
+        }
+        Err(error) => {
+            tx.rollback().await?;
+            Ok(Err(error))
+        }
+    }
+}
+
 /// 409 for a change to an archived record: it is kept for history, not edited.
 pub(super) fn archived_page(app: &AppState, user: &SignedIn, what: &str) -> PageResult {
     let message = format!("This {what} is archived and can no longer be changed.");

@@ -5,7 +5,7 @@
 
 use super::forms::{optional_text, ticked, FormErrors, Parse};
 use super::lookups::client_options;
-use super::pages::{csrf_failure, forbidden_page, nav, not_found_page, render, PageResult};
+use super::pages::{csrf_failure, forbidden_page, in_tx, nav, not_found_page, render, PageResult};
 use super::session::SignedIn;
 use super::week_grid::{hours, parse_duration, week_grid, week_start, WorkItem};
 use crate::AppState;
@@ -290,25 +290,6 @@ fn grid_text(grid: &super::week_grid::WeekGrid) -> minijinja::Value {
         .map(|d| d.format("%a %-d %b").to_string())
         .collect();
     context! { rows, totals, days, labels, total => hours(grid.total), billable => hours(grid.billable) }
-}
-
-/// Runs `act` in a transaction that commits only when it succeeds.
-async fn in_tx<T>(
-    app: &AppState,
-    user: &SignedIn,
-    act: impl AsyncFnOnce(&mut TenantTx) -> Result<T, RecordError>,
-) -> Result<Result<T, RecordError>, crate::error::ApiError> {
-    let mut tx = app.db.tenant_tx(user.0.tenant).await?;
-    match act(&mut tx).await {
-        Ok(value) => {
-            tx.commit().await?;
-            Ok(Ok(value))
-        }
-        Err(error) => {
-            tx.rollback().await?;
-            Ok(Err(error))
-        }
-    }
 }
 
 /// The page again with a refused form: field problems are 422, a locked
