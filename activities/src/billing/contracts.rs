@@ -96,7 +96,7 @@ async fn assemble(tx: &mut TenantTx, rows: Vec<ContractRow>) -> Result<Vec<Contr
         .await?;
     rows.into_iter()
         .map(|row| {
-            let anchor: BillingAnchor = stored(row.anchor)?;
+            let anchor: BillingAnchor = super::stored(row.anchor)?;
             Ok(Contract {
                 id: row.id,
                 client_id: row.client_id,
@@ -114,7 +114,7 @@ async fn assemble(tx: &mut TenantTx, rows: Vec<ContractRow>) -> Result<Vec<Contr
                         Ok(ContractLine {
                             id: *id,
                             position: *position,
-                            terms: stored(terms.clone())?,
+                            terms: super::stored(terms.clone())?,
                         })
                     })
                     .collect::<Result<_, DbError>>()?,
@@ -122,13 +122,6 @@ async fn assemble(tx: &mut TenantTx, rows: Vec<ContractRow>) -> Result<Vec<Contr
             })
         })
         .collect()
-}
-
-/// A stored JSON document read back; one that no longer reads is an error, never
-/// a silently emptied line.
-fn stored<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, DbError> {
-    serde_json::from_value(value)
-        .map_err(|e| DbError::Query(diesel::result::Error::DeserializationError(Box::new(e))))
 }
 
 /// The contract with `id`.

@@ -7,3 +7,13 @@ pub mod catalogue;
 pub mod contracts;
 pub mod tax;
 pub mod usage;
+
+/// A stored JSON document read back; one that no longer reads is an error, never
+/// a silently emptied line.
+pub(crate) fn stored<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, crate::db::DbError> {
+    serde_json::from_value(value).map_err(|e| {
+        crate::db::DbError::Query(diesel::result::Error::DeserializationError(Box::new(e)))
+    })
+}

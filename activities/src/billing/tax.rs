@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use engine::billing::catalogue::TaxRateDraft;
+use engine::billing::contracts::spans_overlap;
 use engine::billing::tax::TaxComponent;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -114,8 +115,7 @@ type RateRow = (
 /// A stored rate; components that no longer read are an error, never a 0 % rate.
 fn view(row: RateRow) -> Result<TaxRateView, DbError> {
     let (id, region_code, starts_on, ends_on, components) = row;
-    let components: Vec<TaxComponent> = serde_json::from_value(components)
-        .map_err(|e| DbError::Query(diesel::result::Error::DeserializationError(Box::new(e))))?;
+    let components: Vec<TaxComponent> = super::stored(components)?;
     Ok(TaxRateView {
         id,
         region_code,
@@ -124,10 +124,6 @@ fn view(row: RateRow) -> Result<TaxRateView, DbError> {
         ends_on,
         components,
     })
-}
-
-fn overlaps(a: (NaiveDate, Option<NaiveDate>), b: (NaiveDate, Option<NaiveDate>)) -> bool {
-    b.1.is_none_or(|end| a.0 < end) && a.1.is_none_or(|end| b.0 < end)
 }
 
 /// Adds a rate to its region; a rate overlapping another of the region is refused
@@ -149,7 +145,7 @@ pub async fn create_rate(
     let existing = list_rates(tx, Some(&region.code)).await?;
     if let Some(other) = existing
         .iter()
-        .find(|r| overlaps((r.starts_on, r.ends_on), (draft.starts_on, draft.ends_on)))
+        .find(|r| spans_overlap((r.starts_on, r.ends_on), (draft.starts_on, draft.ends_on)))
     {
         let until = other
             .ends_on

@@ -307,19 +307,7 @@ impl TaxRateInput {
             "region_code",
             required_text(self.region_code.as_deref(), 32),
         );
-        if self.starts_on.is_none() {
-            issues.add("starts_on", "is required (YYYY-MM-DD)");
-        }
-        for (field, date) in [("starts_on", self.starts_on), ("ends_on", self.ends_on)] {
-            if date.is_some_and(|d| !super::date_in_range(d)) {
-                issues.add(field, super::DATE_RANGE);
-            }
-        }
-        if let (Some(start), Some(end)) = (self.starts_on, self.ends_on) {
-            if end <= start {
-                issues.add("ends_on", "must be after starts_on");
-            }
-        }
+        super::check_span(&mut issues, self.starts_on, self.ends_on);
         let percent_ok = |p: Decimal| p >= Decimal::ZERO && p <= Decimal::ONE_HUNDRED;
         let components = if self.components.is_empty() {
             match self.percent {

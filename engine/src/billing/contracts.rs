@@ -19,7 +19,8 @@ pub struct ContractSpan {
     pub ends_on: Option<NaiveDate>,
 }
 
-fn overlap(a: (NaiveDate, Option<NaiveDate>), b: (NaiveDate, Option<NaiveDate>)) -> bool {
+/// Whether two `[start, end)` spans (end none = open) share a day.
+pub fn spans_overlap(a: (NaiveDate, Option<NaiveDate>), b: (NaiveDate, Option<NaiveDate>)) -> bool {
     let a_before_b_ends = b.1.is_none_or(|end| a.0 < end);
     let b_before_a_ends = a.1.is_none_or(|end| b.0 < end);
     a_before_b_ends && b_before_a_ends
@@ -34,7 +35,7 @@ pub fn check_currency(
     match others.iter().find(|o| {
         o.contract_id != candidate.contract_id
             && o.currency != candidate.currency
-            && overlap((o.starts_on, o.ends_on), (candidate.starts_on, candidate.ends_on))
+            && spans_overlap((o.starts_on, o.ends_on), (candidate.starts_on, candidate.ends_on))
     }) {
         Some(other) => Err(BillingError::invalid(
             "currency",
@@ -66,7 +67,7 @@ pub fn check_overlapping_lines(lines: &[LineSpan]) -> Result<(), BillingError> {
     for (i, a) in lines.iter().enumerate() {
         for b in &lines[i + 1..] {
             if a.service_id == b.service_id
-                && overlap((a.starts_on, a.ends_on), (b.starts_on, b.ends_on))
+                && spans_overlap((a.starts_on, a.ends_on), (b.starts_on, b.ends_on))
             {
                 return Err(BillingError::invalid(
                     "lines",

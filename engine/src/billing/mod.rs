@@ -29,6 +29,28 @@ pub fn date_in_range(date: NaiveDate) -> bool {
 /// The message for a date outside [`date_in_range`].
 pub const DATE_RANGE: &str = "must be a date from 1900 to 9999";
 
+/// Checks a `[starts_on, ends_on)` span of an input: a start is required, both
+/// days are in range, and the end (if any) comes after the start.
+fn check_span(
+    issues: &mut crate::validation::Issues,
+    starts_on: Option<NaiveDate>,
+    ends_on: Option<NaiveDate>,
+) {
+    if starts_on.is_none() {
+        issues.add("starts_on", "is required (YYYY-MM-DD)");
+    }
+    for (field, date) in [("starts_on", starts_on), ("ends_on", ends_on)] {
+        if date.is_some_and(|d| !date_in_range(d)) {
+            issues.add(field, DATE_RANGE);
+        }
+    }
+    if let (Some(start), Some(end)) = (starts_on, ends_on) {
+        if end <= start {
+            issues.add("ends_on", "must be after starts_on");
+        }
+    }
+}
+
 /// Why a charge or an invoice cannot be computed. Never a silent zero.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BillingError {

@@ -179,19 +179,7 @@ impl ContractInput {
             Some(code) => issues.check("currency", Currency::parse(code)),
             None => None,
         };
-        if self.starts_on.is_none() {
-            issues.add("starts_on", "is required (YYYY-MM-DD)");
-        }
-        for (field, date) in [("starts_on", self.starts_on), ("ends_on", self.ends_on)] {
-            if date.is_some_and(|d| !super::date_in_range(d)) {
-                issues.add(field, super::DATE_RANGE);
-            }
-        }
-        if let (Some(start), Some(end)) = (self.starts_on, self.ends_on) {
-            if end <= start {
-                issues.add("ends_on", "must be after starts_on");
-            }
-        }
+        super::check_span(&mut issues, self.starts_on, self.ends_on);
         let mut anchor = self.anchor.unwrap_or_default();
         if self.anchor_day.is_some() {
             anchor.day_of_month = self.anchor_day;
