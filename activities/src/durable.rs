@@ -16,6 +16,10 @@ use engine::workflows::contracts::{
     RemindApprovers, RemindApproversActivity,
 };
 use engine::workflows::contracts::{
+    BatchOutcome, BillClients, BillClientsActivity, ExpireCreditsActivity, PlanBillingRun,
+    PlanBillingRunActivity, RunPlan,
+};
+use engine::workflows::contracts::{
     CloseRun, CloseRunActivity, FireMilestone, FireMilestoneActivity, FlagWarranties,
     FlagWarrantiesActivity, LoadSlaPlan, LoadSlaPlanActivity, OpenRun, OpenRunActivity,
     RecordSlaState, RecordSlaStateActivity, SeedAccessActivity, SeedOutcome, SeedSequencesActivity,
@@ -541,5 +545,84 @@ impl NotificationSteps {
         .map_err(delivery_error)?;
         tx.commit().await?;
         Ok(plan)
+    }
+}
+
+/// `billing.*`: the BillingCycle and CreditExpiry workflows' steps.
+pub struct BillingSteps {
+    /// Application-role pool.
+    pub db: Db,
+}
+
+#[activities]
+impl BillingSteps {
+    #[activity(definition = PlanBillingRunActivity)]
+    pub async fn plan_run(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: PlanBillingRun,
+    ) -> Result<RunPlan, ActivityError> {
+        let json = serde_json::json!({ "period_end": input.period_end, "client_ids": input.client_ids.as_ref().map(Vec::len) });
+        // Today is read here, once: the recorded plan fixes the run's day.
+        let period_end = input.period_end.unwrap_or_else(|| Utc::now().date_naive());
+        let only = input.client_ids.clone();
+        let work: Work<RunPlan> = Box::new(move |tx| {
+            Box::pin(async move {
+                let client_ids =
+                    crate::billing::cycle::clients_to_bill(tx, period_end, only.as_deref()).await?;
+                Ok(RunPlan {
+                    period_end,
+                    client_ids,
+                })
+            })
+        });
+        exactly_once(&self.db, &ctx, &input.step, "billing.plan_run", json, work).await
+    }
+
+    #[activity(definition = BillClientsActivity)]
+    pub async fn bill_clients(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: BillClients,
+    ) -> Result<BatchOutcome, ActivityError> {
+        let json = serde_json::json!({ "period_end": input.period_end, "clients": input.client_ids.len() });
+        let run_id = run_uuid(&input.step)?;
+        let step = input.step.clone();
+        let work: Work<BatchOutcome> = Box::new(move |tx| {
+            Box::pin(async move {
+                let outcome = crate::billing::cycle::bill_clients(
+                    tx,
+                    run_id,
+                    input.period_end,
+                    &input.client_ids,
+                )
+                .await?;
+                // The batch's own counts complete the progress the workflow sent.
+                let mut progress = input.progress;
+                progress.invoices += outcome.invoices;
+                progress.lines += outcome.lines;
+                progress.held += outcome.held_count;
+                progress.failed += outcome.failed_count;
+                let progress = serde_json::to_value(&progress)
+                    .map_err(|e| DbError::Unavailable(e.to_string()))?;
+                runs::record_progress(tx, run_id, &progress).await?;
+                Ok(outcome)
+            })
+        });
+        exactly_once(&self.db, &ctx, &step, "billing.bill_clients", json, work).await
+    }
+
+    #[activity(definition = ExpireCreditsActivity)]
+    pub async fn expire_credits(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: StepRef,
+    ) -> Result<u64, ActivityError> {
+        let today = Utc::now().date_naive();
+        let json = serde_json::json!({ "today": today });
+        let work: Work<u64> = Box::new(move |tx| {
+            Box::pin(async move { crate::billing::invoices::expire_credits(tx, today).await })
+        });
+        exactly_once(&self.db, &ctx, &input, "billing.expire_credits", json, work).await
     }
 }

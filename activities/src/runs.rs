@@ -101,6 +101,24 @@ pub async fn close_run(
     Ok(())
 }
 
+/// Shows a running run's progress in its result (billing runs: clients done of
+/// total); a closed run keeps its final result.
+pub async fn record_progress(
+    tx: &mut TenantTx,
+    run_id: Uuid,
+    progress: &serde_json::Value,
+) -> Result<(), DbError> {
+    diesel::update(
+        runs::table
+            .filter(runs::run_id.eq(run_id))
+            .filter(runs::status.eq("running")),
+    )
+    .set(runs::result.eq(progress))
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
 /// A step to record.
 pub struct NewStep<'a> {
     /// The run.

@@ -747,6 +747,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
         approval_status -> Text,
+        invoice_id -> Nullable<Uuid>,
     }
 }
 
@@ -896,3 +897,128 @@ diesel::table! {
         created_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    invoices (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        client_id -> Uuid,
+        number -> Nullable<Text>,
+        status -> Text,
+        origin -> Text,
+        currency -> Text,
+        invoice_date -> Date,
+        period_start -> Nullable<Date>,
+        period_end -> Nullable<Date>,
+        due_on -> Nullable<Date>,
+        subtotal_cents -> Int8,
+        discount_cents -> Int8,
+        tax_cents -> Int8,
+        total_cents -> Int8,
+        credit_applied_cents -> Int8,
+        paid_cents -> Int8,
+        notes -> Text,
+        billing_run_id -> Nullable<Uuid>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        finalized_at -> Nullable<Timestamptz>,
+        voided_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    invoice_lines (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        invoice_id -> Uuid,
+        position -> Int4,
+        description -> Text,
+        service_id -> Nullable<Uuid>,
+        quantity -> Numeric,
+        unit_price_cents -> Int8,
+        amount_cents -> Int8,
+        tax_cents -> Int8,
+        tax_category -> Nullable<Text>,
+        service_start -> Date,
+        service_end -> Date,
+        contract_id -> Nullable<Uuid>,
+        contract_line_id -> Nullable<Uuid>,
+        source -> Jsonb,
+    }
+}
+
+diesel::table! {
+    billed_periods (tenant, contract_id, period_start) {
+        tenant -> Uuid,
+        contract_id -> Uuid,
+        period_start -> Date,
+        period_end -> Date,
+        client_id -> Uuid,
+        invoice_id -> Nullable<Uuid>,
+        billing_run_id -> Nullable<Uuid>,
+        rollover -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    credits (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        client_id -> Uuid,
+        currency -> Text,
+        amount_cents -> Int8,
+        remaining_cents -> Int8,
+        origin -> Text,
+        reason -> Text,
+        expires_on -> Nullable<Date>,
+        invoice_id -> Nullable<Uuid>,
+        expired_at -> Nullable<Timestamptz>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payments (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        invoice_id -> Uuid,
+        client_id -> Uuid,
+        amount_cents -> Int8,
+        received_on -> Date,
+        reference -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    transactions (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        client_id -> Uuid,
+        currency -> Text,
+        seq -> Int8,
+        kind -> Text,
+        amount_cents -> Int8,
+        balance_after_cents -> Int8,
+        credit_cents -> Int8,
+        credit_after_cents -> Int8,
+        invoice_id -> Nullable<Uuid>,
+        credit_id -> Nullable<Uuid>,
+        payment_id -> Nullable<Uuid>,
+        description -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    invoices,
+    invoice_lines,
+    billed_periods,
+    credits,
+    payments,
+    transactions,
+);

@@ -1,6 +1,8 @@
 //! The Temporal client side: starting Keel's workflows, signalling runs and waiting
 //! for results. Used by the API, the CLI and the event-driven workflow starter.
 
+use engine::workflows::billing_cycle::{BillingCycleInput, BillingRunSummary};
+use engine::workflows::credit_expiry::CreditExpiryInput;
 use engine::workflows::notification_digest::DigestInput;
 use engine::workflows::notification_fan_out::FanOutInput;
 use engine::workflows::onboarding::{OnboardingInput, OnboardingResult};
@@ -9,8 +11,8 @@ use engine::workflows::ticket_sla::{self, SlaSignal, SlaView, TicketSlaInput};
 use engine::workflows::timesheet_approval::{self, ApprovalInput, TimesheetDecision};
 use engine::workflows::warranty_watch::WarrantyWatchInput;
 use engine::workflows::{
-    task_queue, NotificationDigest, NotificationFanOut, SelfTest, TenantOnboarding, TicketSla,
-    TimesheetApproval, WarrantyWatch, WorkflowKind, PLATFORM_QUEUE,
+    task_queue, BillingCycle, CreditExpiry, NotificationDigest, NotificationFanOut, SelfTest,
+    TenantOnboarding, TicketSla, TimesheetApproval, WarrantyWatch, WorkflowKind, PLATFORM_QUEUE,
 };
 use engine::TenantId;
 use std::time::Duration;
@@ -380,7 +382,101 @@ impl Temporal {
     }
 }
 
+/// The hour (UTC) of a tenant's daily billing run and credit expiry.
+pub const BILLING_HOUR_UTC: u32 = 2;
+
 impl Temporal {
+    /// Starts a billing run under a fresh workflow id.
+    pub async fn start_billing_cycle(
+        &self,
+        input: BillingCycleInput,
+    ) -> Result<StartedRun, TemporalError> {
+        let day = input
+            .period_end
+            .map_or_else(|| "today".to_owned(), |d| d.to_string());
+        let key = format!("{day}-{}", uuid::Uuid::now_v7().simple());
+        let workflow_id = WorkflowKind::BillingCycle.workflow_id(input.tenant, &key);
+        let handle = self
+            .client
+            .start_workflow(BillingCycle::run, input, self.start_options(&workflow_id))
+            .await
+            .map_err(|e| TemporalError::Rpc(e.to_string()))?;
+        Ok(StartedRun {
+            workflow_id,
+            run_id: handle.run_id().map(str::to_owned),
+        })
+    }
+
+    /// Waits for a billing run to finish.
+    pub async fn billing_cycle_result(
+        &self,
+        workflow_id: &str,
+    ) -> Result<BillingRunSummary, TemporalError> {
+        self.client
+            .get_workflow_handle::<BillingCycle>(workflow_id.to_owned())
+            .get_result(WorkflowGetResultOptions::default())
+            .await
+            .map_err(|e| TemporalError::RunFailed(e.to_string()))
+    }
+
+    /// Creates the tenant's daily Temporal Schedules, unless they exist: a billing
+    /// run up to the day, and the expiry of credits, at [`BILLING_HOUR_UTC`].
+    /// Answers how many were created.
+    pub async fn ensure_billing_schedules(&self, tenant: TenantId) -> Result<u32, TemporalError> {
+        use temporalio_client::schedules::{
+            CreateScheduleOptions, ScheduleAction, ScheduleCalendarSpec, ScheduleError,
+            ScheduleOverlapPolicy, ScheduleSpec,
+        };
+        let daily = || {
+            ScheduleSpec::from_calendar(
+                ScheduleCalendarSpec::builder()
+                    .hour(BILLING_HOUR_UTC.to_string())
+                    .minute("0")
+                    .comment("Keel daily billing")
+                    .build(),
+            )
+        };
+        let billing = ScheduleAction::start_workflow(
+            BillingCycle::run,
+            BillingCycleInput {
+                tenant,
+                period_end: None,
+                client_ids: None,
+                batch_size: None,
+            },
+            self.platform_queue(),
+            WorkflowKind::BillingCycle.workflow_id(tenant, "scheduled"),
+        );
+        let expiry = ScheduleAction::start_workflow(
+            CreditExpiry::run,
+            CreditExpiryInput { tenant },
+            self.platform_queue(),
+            WorkflowKind::CreditExpiry.workflow_id(tenant, "scheduled"),
+        );
+        let mut created = 0;
+        for (kind, action) in [
+            (WorkflowKind::BillingCycle, billing),
+            (WorkflowKind::CreditExpiry, expiry),
+        ] {
+            let options = CreateScheduleOptions::builder()
+                .action(action)
+                .spec(daily())
+                .overlap_policy(ScheduleOverlapPolicy::Skip)
+                .note("created by Keel")
+                .build();
+            match self
+                .client
+                .create_schedule(billing_schedule_id(tenant, kind), options)
+                .await
+            {
+                Ok(_) => created += 1,
+                Err(ScheduleError::Rpc(status)) if status.code() == tonic::Code::AlreadyExists => {}
+                Err(other) => return Err(TemporalError::Rpc(other.to_string())),
+            }
+        }
+        Ok(created)
+    }
+
     /// The full event history of the latest run of `workflow_id`, as JSON (the SDK's
     /// format, which its replayer reads back).
     pub async fn history_json(&self, workflow_id: &str) -> Result<Vec<u8>, TemporalError> {
@@ -409,6 +505,11 @@ impl Temporal {
             .await
             .map_err(|e| TemporalError::Rpc(e.to_string()))
     }
+}
+
+/// The id of a tenant's daily schedule of `kind`.
+pub fn billing_schedule_id(tenant: TenantId, kind: WorkflowKind) -> String {
+    kind.workflow_id(tenant, "daily")
 }
 
 /// The run a start made or found: an id already taken counts as started.

@@ -1,6 +1,7 @@
 //! `keel`: the one binary. `keel up` runs everything on one machine; the other
 //! subcommands run one piece against the same configuration.
 
+mod billing;
 mod commands;
 mod config;
 mod stack;
@@ -49,6 +50,11 @@ enum Command {
         #[command(subcommand)]
         action: ApiKeyAction,
     },
+    /// Billing runs, schedules and reconciliation.
+    Billing {
+        #[command(subcommand)]
+        action: BillingAction,
+    },
     /// Import clients, contacts or assets from a CSV file. Every row is validated
     /// first; nothing is imported if any row is invalid (unless --skip-invalid).
     Import {
@@ -61,6 +67,34 @@ enum Command {
         /// Import the valid rows and report the invalid ones.
         #[arg(long)]
         skip_invalid: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum BillingAction {
+    /// Start a billing run now and follow its progress (clients done of total).
+    Run {
+        #[arg(long)]
+        tenant: String,
+        /// Bill every window ending on or before this day (YYYY-MM-DD; default today, UTC).
+        #[arg(long)]
+        period_end: Option<String>,
+        /// Clients per batch (1 to 5000; default 250).
+        #[arg(long)]
+        batch_size: Option<u32>,
+        /// Print the run id and return without waiting.
+        #[arg(long)]
+        detach: bool,
+    },
+    /// Create the tenant's daily billing and credit-expiry schedules (idempotent).
+    Schedule {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Check every client's ledger against itself and the invoices and credits.
+    Reconcile {
+        #[arg(long)]
+        tenant: String,
     },
 }
 
@@ -144,6 +178,16 @@ async fn main() -> Result<()> {
         Command::ApiKey {
             action: ApiKeyAction::Create { tenant, user, name },
         } => commands::create_api_key(&config, &tenant, &user, &name).await,
+        Command::Billing { action } => match action {
+            BillingAction::Run {
+                tenant,
+                period_end,
+                batch_size,
+                detach,
+            } => billing::run(&config, &tenant, period_end.as_deref(), batch_size, detach).await,
+            BillingAction::Schedule { tenant } => billing::schedule(&config, &tenant).await,
+            BillingAction::Reconcile { tenant } => billing::reconcile(&config, &tenant).await,
+        },
         Command::Import {
             kind,
             file,

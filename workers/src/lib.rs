@@ -5,7 +5,8 @@
 mod starter;
 
 use activities::durable::{
-    AssetSteps, NotificationSteps, Onboarding, RunRecorder, SelfTestSteps, SlaSteps, TimeSteps,
+    AssetSteps, BillingSteps, NotificationSteps, Onboarding, RunRecorder, SelfTestSteps, SlaSteps,
+    TimeSteps,
 };
 use activities::events::consumer::{Consumer, ConsumerSettings};
 use activities::events::relay::{Relay, RelaySettings};
@@ -14,8 +15,8 @@ use activities::notifications::ratelimit::MailRateLimiter;
 use activities::temporal::Temporal;
 use activities::Db;
 use engine::workflows::{
-    NotificationDigest, NotificationFanOut, SelfTest, TenantOnboarding, TicketSla,
-    TimesheetApproval, WarrantyWatch,
+    BillingCycle, CreditExpiry, NotificationDigest, NotificationFanOut, SelfTest, TenantOnboarding,
+    TicketSla, TimesheetApproval, WarrantyWatch,
 };
 use std::future::Future;
 use std::time::Duration;
@@ -140,6 +141,10 @@ pub async fn run(
         .map_err(sdk)?
         .register_workflow::<TimesheetApproval>()
         .map_err(sdk)?
+        .register_workflow::<BillingCycle>()
+        .map_err(sdk)?
+        .register_workflow::<CreditExpiry>()
+        .map_err(sdk)?
         .register_activities(RunRecorder { db: db.clone() })
         .register_activities(Onboarding { db: db.clone() })
         .register_activities(SelfTestSteps { db: db.clone() })
@@ -149,6 +154,7 @@ pub async fn run(
             db: db.clone(),
             seconds_per_hour: settings.timesheet_seconds_per_hour,
         })
+        .register_activities(BillingSteps { db: db.clone() })
         .register_activities(notifications)
         .max_cached_workflows(1000)
         .tuner(

@@ -184,6 +184,20 @@ fn spans_of(
         .collect()
 }
 
+/// Every contract of `clients`, for a billing run.
+pub async fn contracts_of_clients(
+    tx: &mut TenantTx,
+    clients: &[Uuid],
+) -> Result<Vec<Contract>, DbError> {
+    let rows: Vec<ContractRow> = contracts::table
+        .filter(contracts::client_id.eq_any(clients))
+        .select(ContractRow::as_select())
+        .order(contracts::id)
+        .load(tx.conn())
+        .await?;
+    assemble(tx, rows).await
+}
+
 /// Every contract of `client` (the checks must see all of them, not a page).
 async fn client_contracts(tx: &mut TenantTx, client: Uuid) -> Result<Vec<Contract>, DbError> {
     let rows: Vec<ContractRow> = contracts::table

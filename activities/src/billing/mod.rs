@@ -5,6 +5,9 @@
 
 pub mod catalogue;
 pub mod contracts;
+pub mod cycle;
+pub mod invoices;
+pub mod ledger;
 pub mod tax;
 pub mod usage;
 

@@ -237,6 +237,16 @@ pub async fn create_contract(
     let mut tx = app.db.tenant_tx(caller.tenant).await?;
     let contract = contracts::create_contract(&mut tx, &draft, Some(caller.user_id)).await?;
     tx.commit().await?;
+    // A tenant with contracts gets its daily billing schedules; creating them
+    // again is harmless, and a Temporal hiccup only delays them to the next contract.
+    match app.temporal().await {
+        Ok(temporal) => {
+            if let Err(error) = temporal.ensure_billing_schedules(caller.tenant).await {
+                tracing::warn!(%error, "billing schedules not created yet");
+            }
+        }
+        Err(_) => tracing::warn!("Temporal down: billing schedules not created yet"),
+    }
     Ok((StatusCode::CREATED, Json(contract)))
 }
 

@@ -9,6 +9,7 @@ pub mod clients;
 pub mod contacts;
 pub mod imports;
 pub mod interactions;
+pub mod invoices;
 pub mod notifications;
 pub mod pagination;
 pub mod tenants;
@@ -35,7 +36,7 @@ use utoipa_axum::routes;
     info(title = "Keel API", version = "1", description = "The REST API of Keel PSA. Errors are application/problem+json; lists are cursor-paginated; POSTs accept an Idempotency-Key header."),
     modifiers(&BearerAuth),
     components(schemas(Problem)),
-    tags((name = "users", description = "People of the tenant"), (name = "api-keys", description = "The caller's API keys"), (name = "audit", description = "The tenant's audit trail"), (name = "tenants", description = "Tenants (platform admins)"), (name = "workflow-runs", description = "Durable processes and their signals"), (name = "clients", description = "Clients, their locations, merges and timeline"), (name = "contacts", description = "People at clients"), (name = "interactions", description = "Calls, e-mails, meetings and notes"), (name = "assets", description = "Clients' devices, types and relationships"), (name = "imports", description = "CSV import"), (name = "tickets", description = "Tickets, comments and their SLA"), (name = "ticket-settings", description = "Statuses, priorities, boards, SLA policies, business hours"), (name = "time", description = "Time entries, timer, periods, timesheets and their approval"), (name = "billing", description = "Service catalogue, tax regions and rates, contracts, usage"))
+    tags((name = "users", description = "People of the tenant"), (name = "api-keys", description = "The caller's API keys"), (name = "audit", description = "The tenant's audit trail"), (name = "tenants", description = "Tenants (platform admins)"), (name = "workflow-runs", description = "Durable processes and their signals"), (name = "clients", description = "Clients, their locations, merges and timeline"), (name = "contacts", description = "People at clients"), (name = "interactions", description = "Calls, e-mails, meetings and notes"), (name = "assets", description = "Clients' devices, types and relationships"), (name = "imports", description = "CSV import"), (name = "tickets", description = "Tickets, comments and their SLA"), (name = "ticket-settings", description = "Statuses, priorities, boards, SLA policies, business hours"), (name = "time", description = "Time entries, timer, periods, timesheets and their approval"), (name = "billing", description = "Service catalogue, tax, contracts, usage, invoices, payments, credits, the ledger and billing runs"))
 )]
 struct ApiDoc;
 
@@ -185,6 +186,17 @@ fn documented_routes() -> OpenApiRouter<AppState> {
             .routes(routes!(billing::list_contracts, billing::create_contract))
             .routes(routes!(billing::get_contract))
             .routes(routes!(billing::list_usage, billing::record_usage))
+            .routes(routes!(invoices::list_invoices))
+            .routes(routes!(invoices::create_manual_invoice))
+            .routes(routes!(invoices::get_invoice, invoices::update_invoice))
+            .routes(routes!(invoices::finalize_invoice))
+            .routes(routes!(invoices::void_invoice))
+            .routes(routes!(invoices::record_payment))
+            .routes(routes!(invoices::list_credits, invoices::grant_credit))
+            .routes(routes!(invoices::client_balance))
+            .routes(routes!(invoices::client_transactions))
+            .routes(routes!(invoices::reconciliation))
+            .routes(routes!(invoices::start_billing_run))
             .merge(
                 OpenApiRouter::new()
                     .routes(routes!(imports::import_csv))

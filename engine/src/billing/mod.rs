@@ -7,7 +7,9 @@
 pub mod catalogue;
 pub mod charges;
 pub mod contracts;
+pub mod cycle;
 pub mod discounts;
+pub mod documents;
 pub mod invoice;
 pub mod money;
 pub mod periods;

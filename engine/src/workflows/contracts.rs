@@ -421,3 +421,116 @@ contract! {
     /// timesheet no longer waits.
     RemindApproversActivity = "time.remind_approvers", RemindApprovers => bool
 }
+
+/// `billing.plan_run`: the clients a billing run looks at.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PlanBillingRun {
+    /// The step.
+    pub step: StepRef,
+    /// Bill windows ending on or before this day; none = today (UTC), for
+    /// scheduled runs.
+    pub period_end: Option<chrono::NaiveDate>,
+    /// Only these clients, when given.
+    pub client_ids: Option<Vec<uuid::Uuid>>,
+}
+
+/// What a billing run will do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunPlan {
+    /// The day billed up to.
+    pub period_end: chrono::NaiveDate,
+    /// The clients to look at, in id order.
+    pub client_ids: Vec<uuid::Uuid>,
+}
+
+contract! {
+    /// Fixes the run's day and lists the clients with contracts it must look at
+    /// (recorded once per run, so a resumed run bills the same list).
+    PlanBillingRunActivity = "billing.plan_run", PlanBillingRun => RunPlan
+}
+
+/// `billing.bill_clients`: one batch of a billing run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BillClients {
+    /// The step (one per batch).
+    pub step: StepRef,
+    /// Bill windows ending on or before this day.
+    pub period_end: chrono::NaiveDate,
+    /// The batch's clients.
+    pub client_ids: Vec<uuid::Uuid>,
+    /// The run's progress after this batch, shown while it runs.
+    pub progress: BillingProgress,
+}
+
+/// How far a billing run is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingProgress {
+    /// The day billed up to.
+    pub period_end: Option<chrono::NaiveDate>,
+    /// Clients looked at so far.
+    pub clients_done: u64,
+    /// Clients the run looks at.
+    pub clients_total: u64,
+    /// Draft invoices written so far.
+    pub invoices: u64,
+    /// Their lines.
+    pub lines: u64,
+    /// Clients held for unapproved time.
+    pub held: u64,
+    /// Clients that could not be billed.
+    pub failed: u64,
+}
+
+/// A client whose invoice waits for unapproved time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldClient {
+    /// The client.
+    pub client_id: uuid::Uuid,
+    /// The first window held.
+    pub period_start: chrono::NaiveDate,
+    /// Its exclusive end.
+    pub period_end: chrono::NaiveDate,
+    /// Billable time entries before the window's end still unapproved.
+    pub unapproved_entries: u64,
+}
+
+/// A client that could not be billed, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedClient {
+    /// The client.
+    pub client_id: uuid::Uuid,
+    /// Why (a missing price or tax rate, too many windows behind).
+    pub error: String,
+}
+
+/// What one batch (or a whole run) did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchOutcome {
+    /// Clients looked at.
+    pub clients: u64,
+    /// Draft invoices written.
+    pub invoices: u64,
+    /// Their lines.
+    pub lines: u64,
+    /// (contract, window) pairs marked billed.
+    pub windows: u64,
+    /// Clients held for unapproved time.
+    pub held_count: u64,
+    /// The first of them.
+    pub held: Vec<HeldClient>,
+    /// Clients that failed.
+    pub failed_count: u64,
+    /// The first of them.
+    pub failed: Vec<FailedClient>,
+}
+
+contract! {
+    /// Bills one batch of clients in one transaction, exactly once per step.
+    BillClientsActivity = "billing.bill_clients", BillClients => BatchOutcome
+}
+
+contract! {
+    /// Expires the tenant's credits whose expiry day has come (UTC today),
+    /// recording each on the ledger; answers how many.
+    ExpireCreditsActivity = "billing.expire_credits", StepRef => u64
+}

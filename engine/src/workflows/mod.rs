@@ -5,7 +5,9 @@
 //! can be traced to its tenant from its id alone and one tenant can never address
 //! another's run.
 
+pub mod billing_cycle;
 pub mod contracts;
+pub mod credit_expiry;
 pub mod notification_digest;
 pub mod notification_fan_out;
 pub mod onboarding;
@@ -21,6 +23,8 @@ use std::time::Duration;
 use temporalio_common::RetryPolicy;
 use temporalio_sdk::ActivityOptions;
 
+pub use billing_cycle::BillingCycle;
+pub use credit_expiry::CreditExpiry;
 pub use notification_digest::NotificationDigest;
 pub use notification_fan_out::NotificationFanOut;
 pub use onboarding::TenantOnboarding;
@@ -56,6 +60,10 @@ pub enum WorkflowKind {
     NotificationDigest,
     /// One timesheet submission waiting for its approver ([`TimesheetApproval`]).
     TimesheetApproval,
+    /// One billing run of a tenant ([`BillingCycle`]).
+    BillingCycle,
+    /// A tenant's daily expiry of credits ([`CreditExpiry`]).
+    CreditExpiry,
 }
 
 impl WorkflowKind {
@@ -69,6 +77,8 @@ impl WorkflowKind {
             WorkflowKind::NotificationFanOut => "notification_fan_out",
             WorkflowKind::NotificationDigest => "notification_digest",
             WorkflowKind::TimesheetApproval => "timesheet_approval",
+            WorkflowKind::BillingCycle => "billing_cycle",
+            WorkflowKind::CreditExpiry => "credit_expiry",
         }
     }
 
@@ -82,6 +92,8 @@ impl WorkflowKind {
             WorkflowKind::NotificationFanOut,
             WorkflowKind::NotificationDigest,
             WorkflowKind::TimesheetApproval,
+            WorkflowKind::BillingCycle,
+            WorkflowKind::CreditExpiry,
         ]
         .into_iter()
         .find(|k| k.name() == name)
@@ -97,6 +109,8 @@ impl WorkflowKind {
             WorkflowKind::NotificationFanOut => "NotificationFanOut",
             WorkflowKind::NotificationDigest => "NotificationDigest",
             WorkflowKind::TimesheetApproval => "TimesheetApproval",
+            WorkflowKind::BillingCycle => "BillingCycle",
+            WorkflowKind::CreditExpiry => "CreditExpiry",
         }
     }
 

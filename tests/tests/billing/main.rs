@@ -2,6 +2,8 @@
 //! currency, tax regions with rates that never overlap, and contracts refused for
 //! mixed currencies, a missing price, overlapping lines or a mismatched service.
 
+mod invoices;
+
 use keel_tests::app::json_with_status;
 use keel_tests::TestApp;
 use serde_json::{json, Value};

@@ -1,0 +1,10 @@
+DROP TABLE transactions;
+DROP TABLE payments;
+DROP TABLE credits;
+DROP INDEX time_entries_unbilled;
+ALTER TABLE usage_records DROP CONSTRAINT usage_records_tenant_invoice_id_fkey;
+ALTER TABLE time_entries DROP COLUMN invoice_id;
+DROP TABLE billed_periods;
+DROP TABLE invoice_lines;
+DROP TABLE invoices;
+DROP FUNCTION keel_invoice_immutable();
