@@ -548,6 +548,25 @@ impl NotificationSteps {
     }
 }
 
+/// Runs `work` while heartbeating every few seconds, so a long step whose worker
+/// dies is retried after the heartbeat timeout rather than its whole
+/// start-to-close timeout.
+async fn with_heartbeat<T>(
+    ctx: &ActivityContext,
+    work: impl std::future::Future<Output = Result<T, ActivityError>>,
+) -> Result<T, ActivityError> {
+    let beat = async {
+        loop {
+            let _ = ctx.record_heartbeat(0u8).await;
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        }
+    };
+    tokio::select! {
+        outcome = work => outcome,
+        never = beat => never,
+    }
+}
+
 /// `billing.*`: the BillingCycle and CreditExpiry workflows' steps.
 pub struct BillingSteps {
     /// Application-role pool.
@@ -609,7 +628,11 @@ impl BillingSteps {
                 Ok(outcome)
             })
         });
-        exactly_once(&self.db, &ctx, &step, "billing.bill_clients", json, work).await
+        with_heartbeat(
+            &ctx,
+            exactly_once(&self.db, &ctx, &step, "billing.bill_clients", json, work),
+        )
+        .await
     }
 
     #[activity(definition = ExpireCreditsActivity)]

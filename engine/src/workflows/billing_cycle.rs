@@ -69,9 +69,10 @@ impl BillingRunSummary {
 }
 
 /// A batch may take a while on a large tenant; it is one transaction, retried
-/// whole.
+/// whole. It heartbeats, so a batch whose worker died is retried within seconds.
 fn batch_options() -> ActivityOptions {
     ActivityOptions::with_start_to_close_timeout(Duration::from_secs(300))
+        .heartbeat_timeout(Duration::from_secs(10))
         .retry_policy(
             RetryPolicy::builder()
                 .initial_interval(Duration::from_millis(500))

@@ -87,7 +87,11 @@ async fn a_manual_invoice_is_taxed_finalized_with_credit_paid_and_reconciled() {
         .iter()
         .map(|l| l["tax_cents"].as_i64().expect("tax"))
         .collect();
-    assert_eq!(taxes, vec![2663, 799, 0], "floor of each share, the rest on the last");
+    assert_eq!(
+        taxes,
+        vec![2663, 799, 0],
+        "floor of each share, the rest on the last"
+    );
     assert_eq!(draft["total_cents"], 44461);
     assert_eq!(
         draft["lines"][1]["unit_price_cents"], 4500,

@@ -3,6 +3,7 @@
 //! mixed currencies, a missing price, overlapping lines or a mismatched service.
 
 mod invoices;
+mod runs;
 
 use keel_tests::app::json_with_status;
 use keel_tests::TestApp;
