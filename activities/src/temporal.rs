@@ -419,6 +419,49 @@ impl Temporal {
             .map_err(|e| TemporalError::RunFailed(e.to_string()))
     }
 
+    /// Runs the credit expiry of `tenant` now, under a fresh id (the schedule runs
+    /// it daily).
+    pub async fn start_credit_expiry(&self, tenant: TenantId) -> Result<StartedRun, TemporalError> {
+        let key = format!("now-{}", uuid::Uuid::now_v7().simple());
+        let workflow_id = WorkflowKind::CreditExpiry.workflow_id(tenant, &key);
+        let handle = self
+            .client
+            .start_workflow(
+                CreditExpiry::run,
+                CreditExpiryInput { tenant },
+                self.start_options(&workflow_id),
+            )
+            .await
+            .map_err(|e| TemporalError::Rpc(e.to_string()))?;
+        Ok(StartedRun {
+            workflow_id,
+            run_id: handle.run_id().map(str::to_owned),
+        })
+    }
+
+    /// The workflow types the tenant's daily billing schedules start (empty when
+    /// none exist).
+    pub async fn billing_schedules(&self, tenant: TenantId) -> Result<Vec<String>, TemporalError> {
+        use temporalio_client::schedules::ScheduleDescriptionAction;
+        let mut types = Vec::new();
+        for kind in [WorkflowKind::BillingCycle, WorkflowKind::CreditExpiry] {
+            let handle = self
+                .client
+                .get_schedule_handle(billing_schedule_id(tenant, kind));
+            match handle.describe(Default::default()).await {
+                Ok(description) => {
+                    if let ScheduleDescriptionAction::StartWorkflow(start) = description.action() {
+                        types.push(start.workflow_type().to_owned());
+                    }
+                }
+                Err(temporalio_client::schedules::ScheduleError::Rpc(status))
+                    if status.code() == tonic::Code::NotFound => {}
+                Err(other) => return Err(TemporalError::Rpc(other.to_string())),
+            }
+        }
+        Ok(types)
+    }
+
     /// Creates the tenant's daily Temporal Schedules, unless they exist: a billing
     /// run up to the day, and the expiry of credits, at [`BILLING_HOUR_UTC`].
     /// Answers how many were created.

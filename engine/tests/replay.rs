@@ -4,8 +4,8 @@
 //! by the `durable` integration tests (`KEEL_RECORD_HISTORIES=1`).
 
 use engine::workflows::{
-    NotificationDigest, NotificationFanOut, SelfTest, TenantOnboarding, TicketSla,
-    TimesheetApproval, WarrantyWatch,
+    BillingCycle, CreditExpiry, NotificationDigest, NotificationFanOut, SelfTest, TenantOnboarding,
+    TicketSla, TimesheetApproval, WarrantyWatch,
 };
 use std::path::PathBuf;
 use temporalio_client::WorkflowHistory;
@@ -44,6 +44,10 @@ fn replayer() -> WorkflowReplayer {
         .expect("register notification digest")
         .register_workflow::<TimesheetApproval>()
         .expect("register timesheet approval")
+        .register_workflow::<BillingCycle>()
+        .expect("register billing cycle")
+        .register_workflow::<CreditExpiry>()
+        .expect("register credit expiry")
         .build();
     WorkflowReplayer::new(options).expect("replayer")
 }
@@ -59,6 +63,8 @@ async fn every_built_in_workflow_has_a_recorded_history_that_replays_cleanly() {
         "notification_fan_out",
         "notification_digest",
         "timesheet_approval",
+        "billing_cycle",
+        "credit_expiry",
     ] {
         assert!(
             files.iter().any(|(name, _)| name.starts_with(kind)),

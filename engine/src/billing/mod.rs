@@ -18,6 +18,8 @@ pub mod terms;
 pub mod usage;
 
 #[cfg(test)]
+mod cycle_tests;
+#[cfg(test)]
 mod tests;
 
 use chrono::{Datelike, NaiveDate};

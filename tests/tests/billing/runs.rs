@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 struct Shop {
+    tenant: engine::TenantId,
     admin: String,
     managed: String,
     support: String,
@@ -32,6 +33,7 @@ async fn shop(app: &TestApp, slug: &str) -> Shop {
     )
     .await);
     Shop {
+        tenant: fixture.tenant,
         admin,
         managed,
         support,
@@ -172,6 +174,21 @@ async fn a_run_drafts_the_expected_invoices_holds_unapproved_time_and_never_bill
     )
     .await;
     log(&app, admin, &gamma, &s.support, "2026-01-21", 60).await;
+    // The first contract gave the tenant its daily billing and credit-expiry schedules.
+    let temporal = activities::temporal::Temporal::connect(
+        &keel_tests::setting("KEEL_TEST_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+        "default",
+        &app.task_queue_prefix,
+    )
+    .await
+    .expect("temporal");
+    assert_eq!(
+        temporal
+            .billing_schedules(s.tenant)
+            .await
+            .expect("schedules"),
+        vec!["BillingCycle", "CreditExpiry"]
+    );
 
     let first = run_billing(&app, admin, json!({"period_end": "2026-03-01"})).await;
     assert_eq!(first["clients_total"], 3);

@@ -97,6 +97,8 @@ async fn histories_from_the_server_replay_against_this_build() {
     let (fan_out, digest) =
         record_notifications(&app, &platform.admin_key, platform.admin_id, &sink).await;
     let approval = record_timesheet_approval(&app, &platform.admin_key, platform.tenant).await;
+    let (billing, expiry) =
+        record_billing(&app, &temporal, &platform.admin_key, platform.tenant).await;
 
     let replayer = WorkflowReplayer::new(
         WorkflowReplayerOptions::new()
@@ -114,6 +116,10 @@ async fn histories_from_the_server_replay_against_this_build() {
             .expect("register")
             .register_workflow::<engine::workflows::TimesheetApproval>()
             .expect("register")
+            .register_workflow::<engine::workflows::BillingCycle>()
+            .expect("register")
+            .register_workflow::<engine::workflows::CreditExpiry>()
+            .expect("register")
             .build(),
     )
     .expect("replayer");
@@ -130,6 +136,8 @@ async fn histories_from_the_server_replay_against_this_build() {
         ("notification_fan_out", fan_out),
         ("notification_digest", digest),
         ("timesheet_approval", approval),
+        ("billing_cycle", billing),
+        ("credit_expiry", expiry),
     ] {
         let json = if name == "warranty_watch" {
             watch_history.clone()
@@ -283,6 +291,96 @@ async fn record_timesheet_approval(app: &TestApp, key: &str, tenant: engine::Ten
     .await;
     assert!(runs_done.is_some(), "the approval workflow completed");
     engine::workflows::timesheet_approval::workflow_id(tenant, sheet_id, 1)
+}
+
+/// A billing run over two clients in batches of one, and a credit expiry that
+/// expires a lapsed credit; answers both workflow ids once they completed.
+async fn record_billing(
+    app: &TestApp,
+    temporal: &Temporal,
+    key: &str,
+    tenant: engine::TenantId,
+) -> (String, String) {
+    let service = json_with_status(
+        app.post(
+            key,
+            "/api/v1/services",
+            &json!({"name": "Recorded fee", "kind": "fixed", "rate_cents": 1000}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let mut clients = Vec::new();
+    for name in ["Billed one", "Billed two"] {
+        let client = json_with_status(
+            app.post(
+                key,
+                "/api/v1/clients",
+                &json!({"name": name, "currency": "USD"}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let contract = json!({"client_id": client["id"], "starts_on": "2026-01-01",
+                              "lines": [{"kind": "fixed", "service_id": service["id"]}]});
+        json_with_status(app.post(key, "/api/v1/contracts", &contract).await, 201).await;
+        clients.push(client["id"].as_str().expect("id").to_owned());
+    }
+    let started = json_with_status(
+        app.post(
+            key,
+            "/api/v1/billing-runs",
+            &json!({"period_end": "2026-02-01", "batch_size": 1}),
+        )
+        .await,
+        202,
+    )
+    .await;
+    let billing = started["workflow_id"]
+        .as_str()
+        .expect("workflow id")
+        .to_owned();
+    temporal
+        .billing_cycle_result(&billing)
+        .await
+        .expect("billing run completes");
+    // A credit that lapsed yesterday (the API only grants future expiries).
+    json_with_status(
+        app.post(
+            key,
+            "/api/v1/credits",
+            &json!({"client_id": clients[0], "amount_cents": 700, "reason": "Lapsing"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let mut owner = app.db.owner().await;
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query("UPDATE credits SET expires_on = current_date - 1")
+        .execute(&mut owner)
+        .await
+        .expect("lapse the credit");
+    let expiry = temporal
+        .start_credit_expiry(tenant)
+        .await
+        .expect("expiry starts");
+    let expired = completed_run(app, key, "credit_expiry", |r| {
+        r["workflow_id"] == expiry.workflow_id.as_str()
+    })
+    .await;
+    let balance = json_with_status(
+        app.get(key, &format!("/api/v1/clients/{}/balance", clients[0]))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(balance["credit_cents"], 0, "the lapsed credit expired");
+    let books = json_with_status(app.get(key, "/api/v1/billing/reconciliation").await, 200).await;
+    assert_eq!(books["balanced"], true, "{books}");
+    (billing, expired)
 }
 
 /// A fan-out that sends two e-mails under a limit of one per "minute", so the
