@@ -9,6 +9,9 @@
 #  5. Tickets: 10,000 through the API, their SLA workflows started and asleep, worker RSS.
 #  6. Notifications: one event fanned out to 10,000 recipients to a local SMTP sink vs a
 #     bare lettre loop sending the same messages.
+#  7. Billing: a run over 10,000 clients (3 lines each) and 300,000 approved time entries
+#     through Temporal vs the set-based SQL floor. Runs first; BENCH_ONLY=billing stops
+#     after it.
 # Run through `./x bench`; BENCH_WORKFLOWS / BENCH_CONCURRENCY / BENCH_EVENTS resize.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +20,7 @@ DURATION=${BENCH_SECONDS:-10}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
-cargo build --release --quiet -p keel -p keel-tests --bin keel --bin bare-users --bin bench-durable --bin bench-clients --bin bench-tickets --bin bench-notifications
+cargo build --release --quiet -p keel -p keel-tests --bin keel --bin bare-users --bin bench-durable --bin bench-clients --bin bench-tickets --bin bench-notifications --bin bench-billing
 KEEL=$ROOT/target/release/keel
 RUN=$ROOT/.keel/bench
 rm -rf "$RUN"; mkdir -p "$RUN"
@@ -50,6 +53,14 @@ BARE_LISTEN=127.0.0.1:58181 "$ROOT/target/release/bare-users" >"$RUN/bare.log" 2
 PIDS+=($!)
 until curl -fsS -o /dev/null -H "Authorization: Bearer $KEY" http://127.0.0.1:58180/api/v1/users; do sleep 0.2; done
 until curl -fsS -o /dev/null http://127.0.0.1:58181/users; do sleep 0.2; done
+echo "billing run (${BENCH_CLIENTS:-10000} clients, ${BENCH_ENTRIES_PER_CLIENT:-30} entries each):"
+BILLING_TENANT=$("$KEEL" tenant create --slug billing-bench --name "Billing Bench MSP" 2>/dev/null | head -1)
+"$KEEL" user create --tenant billing-bench --email admin@billing.example.com --role Admin --password "bench password 1" >/dev/null
+BILLING_KEY=$("$KEEL" api-key create --tenant billing-bench --user admin@billing.example.com)
+KEEL_URL=http://127.0.0.1:58180 KEEL_KEY=$BILLING_KEY BENCH_TENANT=$BILLING_TENANT "$ROOT/target/release/bench-billing"
+[ "${BENCH_ONLY:-}" = billing ] && exit 0
+echo
+
 ROWS=$(curl -fsS -H "Authorization: Bearer $KEY" http://127.0.0.1:58180/api/v1/users | grep -o '"email"' | wc -l)
 echo "rows per response: $ROWS"
 

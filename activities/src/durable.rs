@@ -17,7 +17,7 @@ use engine::workflows::contracts::{
 };
 use engine::workflows::contracts::{
     BatchOutcome, BillClients, BillClientsActivity, ExpireCreditsActivity, PlanBillingRun,
-    PlanBillingRunActivity, RunPlan,
+    PlanBillingRunActivity, RunPlan, SendInvoice, SendInvoiceActivity, SentInvoice,
 };
 use engine::workflows::contracts::{
     CloseRun, CloseRunActivity, FireMilestone, FireMilestoneActivity, FlagWarranties,
@@ -567,10 +567,12 @@ async fn with_heartbeat<T>(
     }
 }
 
-/// `billing.*`: the BillingCycle and CreditExpiry workflows' steps.
+/// `billing.*`: the BillingCycle, CreditExpiry and InvoiceDelivery workflows' steps.
 pub struct BillingSteps {
     /// Application-role pool.
     pub db: Db,
+    /// Sends invoices.
+    pub mailer: crate::notifications::mail::Mailer,
 }
 
 #[activities]
@@ -633,6 +635,48 @@ impl BillingSteps {
             exactly_once(&self.db, &ctx, &step, "billing.bill_clients", json, work),
         )
         .await
+    }
+
+    #[activity(definition = SendInvoiceActivity)]
+    pub async fn send_invoice(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: SendInvoice,
+    ) -> Result<SentInvoice, ActivityError> {
+        use crate::billing::document::{self, DeliveryError};
+        // What can never be sent fails now, without retries.
+        {
+            let mut tx = self.db.tenant_tx(input.step.tenant).await?;
+            let rendered = document::render(&mut tx, input.invoice_id)
+                .await
+                .map_err(|e| match DeliveryError::from(e) {
+                    DeliveryError::Db(db) => ActivityError::from(db),
+                    other => invalid_input(other.to_string()),
+                })?;
+            document::recipient(&rendered, input.to.as_deref())
+                .map_err(|e| invalid_input(e.to_string()))?;
+            tx.commit().await?;
+        }
+        let json = serde_json::json!({ "invoice_id": input.invoice_id, "to": input.to });
+        let step = input.step.clone();
+        let me = self.clone();
+        let work: Work<SentInvoice> = Box::new(move |tx| {
+            Box::pin(async move {
+                let sent = document::send(tx, &me.mailer, input.invoice_id, input.to.as_deref())
+                    .await
+                    .map_err(|e| match e {
+                        DeliveryError::Db(db) => db,
+                        // Retryable: the workflow's policy spaces the attempts.
+                        other => DbError::Unavailable(other.to_string()),
+                    })?;
+                Ok(SentInvoice {
+                    delivery_id: sent.id,
+                    to_email: sent.to_email,
+                    message_id: sent.message_id,
+                })
+            })
+        });
+        exactly_once(&self.db, &ctx, &step, "billing.send_invoice", json, work).await
     }
 
     #[activity(definition = ExpireCreditsActivity)]

@@ -1022,3 +1022,25 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     transactions,
 );
+
+diesel::table! {
+    invoice_templates (tenant, name) {
+        tenant -> Uuid,
+        name -> Text,
+        body -> Text,
+        updated_by -> Nullable<Uuid>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    invoice_deliveries (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        invoice_id -> Uuid,
+        to_email -> Text,
+        message_id -> Text,
+        pdf_bytes -> Int4,
+        sent_at -> Timestamptz,
+    }
+}

@@ -3,6 +3,7 @@
 
 use engine::workflows::billing_cycle::{BillingCycleInput, BillingRunSummary};
 use engine::workflows::credit_expiry::CreditExpiryInput;
+use engine::workflows::invoice_delivery::InvoiceDeliveryInput;
 use engine::workflows::notification_digest::DigestInput;
 use engine::workflows::notification_fan_out::FanOutInput;
 use engine::workflows::onboarding::{OnboardingInput, OnboardingResult};
@@ -11,8 +12,9 @@ use engine::workflows::ticket_sla::{self, SlaSignal, SlaView, TicketSlaInput};
 use engine::workflows::timesheet_approval::{self, ApprovalInput, TimesheetDecision};
 use engine::workflows::warranty_watch::WarrantyWatchInput;
 use engine::workflows::{
-    task_queue, BillingCycle, CreditExpiry, NotificationDigest, NotificationFanOut, SelfTest,
-    TenantOnboarding, TicketSla, TimesheetApproval, WarrantyWatch, WorkflowKind, PLATFORM_QUEUE,
+    task_queue, BillingCycle, CreditExpiry, InvoiceDelivery, NotificationDigest,
+    NotificationFanOut, SelfTest, TenantOnboarding, TicketSla, TimesheetApproval, WarrantyWatch,
+    WorkflowKind, PLATFORM_QUEUE,
 };
 use engine::TenantId;
 use std::time::Duration;
@@ -417,6 +419,32 @@ impl Temporal {
             .get_result(WorkflowGetResultOptions::default())
             .await
             .map_err(|e| TemporalError::RunFailed(e.to_string()))
+    }
+
+    /// Starts the e-mailing of one invoice under a fresh id.
+    pub async fn start_invoice_delivery(
+        &self,
+        input: InvoiceDeliveryInput,
+    ) -> Result<StartedRun, TemporalError> {
+        let key = format!(
+            "{}-{}",
+            input.invoice_id.simple(),
+            uuid::Uuid::now_v7().simple()
+        );
+        let workflow_id = WorkflowKind::InvoiceDelivery.workflow_id(input.tenant, &key);
+        let handle = self
+            .client
+            .start_workflow(
+                InvoiceDelivery::run,
+                input,
+                self.start_options(&workflow_id),
+            )
+            .await
+            .map_err(|e| TemporalError::Rpc(e.to_string()))?;
+        Ok(StartedRun {
+            workflow_id,
+            run_id: handle.run_id().map(str::to_owned),
+        })
     }
 
     /// Runs the credit expiry of `tenant` now, under a fresh id (the schedule runs

@@ -4,8 +4,8 @@
 //! by the `durable` integration tests (`KEEL_RECORD_HISTORIES=1`).
 
 use engine::workflows::{
-    BillingCycle, CreditExpiry, NotificationDigest, NotificationFanOut, SelfTest, TenantOnboarding,
-    TicketSla, TimesheetApproval, WarrantyWatch,
+    BillingCycle, CreditExpiry, InvoiceDelivery, NotificationDigest, NotificationFanOut, SelfTest,
+    TenantOnboarding, TicketSla, TimesheetApproval, WarrantyWatch,
 };
 use std::path::PathBuf;
 use temporalio_client::WorkflowHistory;
@@ -48,6 +48,8 @@ fn replayer() -> WorkflowReplayer {
         .expect("register billing cycle")
         .register_workflow::<CreditExpiry>()
         .expect("register credit expiry")
+        .register_workflow::<InvoiceDelivery>()
+        .expect("register invoice delivery")
         .build();
     WorkflowReplayer::new(options).expect("replayer")
 }
@@ -65,6 +67,7 @@ async fn every_built_in_workflow_has_a_recorded_history_that_replays_cleanly() {
         "timesheet_approval",
         "billing_cycle",
         "credit_expiry",
+        "invoice_delivery",
     ] {
         assert!(
             files.iter().any(|(name, _)| name.starts_with(kind)),

@@ -15,8 +15,8 @@ use activities::notifications::ratelimit::MailRateLimiter;
 use activities::temporal::Temporal;
 use activities::Db;
 use engine::workflows::{
-    BillingCycle, CreditExpiry, NotificationDigest, NotificationFanOut, SelfTest, TenantOnboarding,
-    TicketSla, TimesheetApproval, WarrantyWatch,
+    BillingCycle, CreditExpiry, InvoiceDelivery, NotificationDigest, NotificationFanOut, SelfTest,
+    TenantOnboarding, TicketSla, TimesheetApproval, WarrantyWatch,
 };
 use std::future::Future;
 use std::time::Duration;
@@ -145,6 +145,8 @@ pub async fn run(
         .map_err(sdk)?
         .register_workflow::<CreditExpiry>()
         .map_err(sdk)?
+        .register_workflow::<InvoiceDelivery>()
+        .map_err(sdk)?
         .register_activities(RunRecorder { db: db.clone() })
         .register_activities(Onboarding { db: db.clone() })
         .register_activities(SelfTestSteps { db: db.clone() })
@@ -154,7 +156,10 @@ pub async fn run(
             db: db.clone(),
             seconds_per_hour: settings.timesheet_seconds_per_hour,
         })
-        .register_activities(BillingSteps { db: db.clone() })
+        .register_activities(BillingSteps {
+            db: db.clone(),
+            mailer: Mailer::new(settings.mail.clone()),
+        })
         .register_activities(notifications)
         .max_cached_workflows(1000)
         .tuner(

@@ -6,8 +6,10 @@
 pub mod catalogue;
 pub mod contracts;
 pub mod cycle;
+pub mod document;
 pub mod invoices;
 pub mod ledger;
+pub mod reports;
 pub mod tax;
 pub mod usage;
 

@@ -500,6 +500,47 @@ pub fn build_message(route: &Route, envelope: &Envelope<'_>) -> Result<Message, 
         .map_err(|e| SendError::Permanent(format!("building the message: {e}")))
 }
 
+/// A file attached to an e-mail.
+pub struct Attachment<'a> {
+    /// File name the recipient sees.
+    pub filename: &'a str,
+    /// MIME type, e.g. `application/pdf`.
+    pub content_type: &'a str,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Builds a message like [`build_message`] with a file attached
+/// (multipart/mixed around the text and HTML alternatives).
+pub fn build_message_with_attachment(
+    route: &Route,
+    envelope: &Envelope<'_>,
+    attachment: Attachment<'_>,
+) -> Result<Message, SendError> {
+    let to = mailbox(
+        Some(envelope.to_name).filter(|n| !n.is_empty()),
+        envelope.to_email,
+    )?;
+    let content_type = lettre::message::header::ContentType::parse(attachment.content_type)
+        .map_err(|e| SendError::Permanent(format!("attachment type: {e}")))?;
+    let file = lettre::message::Attachment::new(attachment.filename.to_owned())
+        .body(attachment.bytes, content_type);
+    Message::builder()
+        .from(route.from.clone())
+        .to(to)
+        .subject(envelope.subject)
+        .message_id(Some(envelope.message_id.to_owned()))
+        .multipart(
+            MultiPart::mixed()
+                .multipart(MultiPart::alternative_plain_html(
+                    envelope.text.to_owned(),
+                    envelope.html.to_owned(),
+                ))
+                .singlepart(file),
+        )
+        .map_err(|e| SendError::Permanent(format!("building the message: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ use crate::auth::{require, Caller};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::AppState;
+use activities::billing::document::{self, InvoiceTemplate};
 use activities::billing::invoices::{self, Credit, Invoice, InvoiceFilter, PaymentOutcome};
 use activities::billing::ledger::{self, Balance, Mismatch, Transaction};
 use axum::extract::State;
@@ -17,6 +18,7 @@ use engine::billing::documents::{
     CreditInput, InvoicePatch, ManualInvoiceInput, PaymentInput, VoidInput,
 };
 use engine::workflows::billing_cycle::BillingCycleInput;
+use engine::workflows::invoice_delivery::InvoiceDeliveryInput;
 use engine::workflows::WorkflowKind;
 use engine::Permission;
 use serde::Deserialize;
@@ -404,4 +406,142 @@ pub async fn launch_billing_run(
     )
     .await?;
     Ok((run_id, started.workflow_id))
+}
+
+/// The invoice as a PDF, laid out by the tenant's invoice template.
+#[utoipa::path(get, path = "/invoices/{id}/pdf", tag = "billing", security(("api_key" = [])),
+    params(("id" = Uuid, Path, description = "Invoice id")),
+    responses((status = 200, description = "The invoice as a PDF", content_type = "application/pdf"),
+              (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn invoice_pdf(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    require(&caller, Permission::BILLING_READ)?;
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let rendered = document::render(&mut tx, id).await?;
+    tx.commit().await?;
+    let name = rendered
+        .invoice
+        .number
+        .clone()
+        .unwrap_or_else(|| format!("draft-{}", id.simple()));
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{name}.pdf\""),
+            ),
+        ],
+        rendered.pdf,
+    )
+        .into_response())
+}
+
+/// Where to send an invoice.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendInvoiceBody {
+    /// The address (default the client's billing e-mail).
+    #[serde(default)]
+    to: Option<String>,
+}
+
+/// E-mails a finalized invoice with its PDF attached, through the durable
+/// InvoiceDelivery workflow (retried while the mail server is away). A draft or
+/// void invoice, or a client without a billing e-mail and no `to`, answers 409.
+#[utoipa::path(post, path = "/invoices/{id}/send", tag = "billing", request_body = SendInvoiceBody, security(("api_key" = [])),
+    params(("id" = Uuid, Path, description = "Invoice id"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
+    responses((status = 202, body = StartedRunBody), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem), (status = 503, body = Problem)))]
+pub async fn send_invoice(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<SendInvoiceBody>,
+) -> Result<(StatusCode, Json<StartedRunBody>), ApiError> {
+    require(&caller, Permission::BILLING_MANAGE)?;
+    let to = match body.to.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(text) => Some(
+            engine::Email::parse(text)
+                .map_err(|e| ApiError::invalid_field("to", e.to_string()))?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let rendered = document::render(&mut tx, id).await?;
+    tx.commit().await?;
+    document::recipient(&rendered, to.as_deref()).map_err(|e| ApiError::conflict(e.to_string()))?;
+    let input = InvoiceDeliveryInput {
+        tenant: caller.tenant,
+        invoice_id: id,
+        to,
+    };
+    let temporal = app.temporal().await?;
+    let started = temporal
+        .start_invoice_delivery(input.clone())
+        .await
+        .map_err(ApiError::unavailable)?;
+    let run_id = record_started(
+        &app,
+        caller.tenant,
+        &started,
+        WorkflowKind::InvoiceDelivery,
+        &input,
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(StartedRunBody::new(run_id, started.workflow_id)),
+    ))
+}
+
+/// The invoice template in use (the shipped default until the tenant saves one).
+#[utoipa::path(get, path = "/invoice-template", tag = "billing", security(("api_key" = [])),
+    responses((status = 200, body = InvoiceTemplate), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn get_invoice_template(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<InvoiceTemplate>, ApiError> {
+    require(&caller, Permission::BILLING_READ)?;
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let template = document::invoice_template(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Json(template))
+}
+
+/// A new invoice template.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceTemplateBody {
+    /// minijinja text; variables: tenant, client, invoice, lines.
+    body: Option<String>,
+}
+
+/// Saves the tenant's invoice template; one that does not render against a
+/// sample invoice is refused (422, with its line).
+#[utoipa::path(put, path = "/invoice-template", tag = "billing", request_body = InvoiceTemplateBody, security(("api_key" = [])),
+    responses((status = 200, body = InvoiceTemplate), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_invoice_template(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<InvoiceTemplateBody>,
+) -> Result<Json<InvoiceTemplate>, ApiError> {
+    require(&caller, Permission::BILLING_MANAGE)?;
+    let text = body.body.unwrap_or_default();
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let template = document::save_invoice_template(&mut tx, &text, Some(caller.user_id)).await?;
+    tx.commit().await?;
+    Ok(Json(template))
 }

@@ -197,6 +197,12 @@ fn documented_routes() -> OpenApiRouter<AppState> {
             .routes(routes!(invoices::client_transactions))
             .routes(routes!(invoices::reconciliation))
             .routes(routes!(invoices::start_billing_run))
+            .routes(routes!(invoices::invoice_pdf))
+            .routes(routes!(invoices::send_invoice))
+            .routes(routes!(
+                invoices::get_invoice_template,
+                invoices::put_invoice_template
+            ))
             .merge(
                 OpenApiRouter::new()
                     .routes(routes!(imports::import_csv))

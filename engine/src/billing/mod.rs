@@ -9,6 +9,7 @@ pub mod charges;
 pub mod contracts;
 pub mod cycle;
 pub mod discounts;
+pub mod document;
 pub mod documents;
 pub mod invoice;
 pub mod money;

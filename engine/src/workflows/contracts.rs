@@ -534,3 +534,32 @@ contract! {
     /// recording each on the ledger; answers how many.
     ExpireCreditsActivity = "billing.expire_credits", StepRef => u64
 }
+
+/// `billing.send_invoice`: e-mails one invoice with its PDF.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SendInvoice {
+    /// The step.
+    pub step: StepRef,
+    /// The invoice.
+    pub invoice_id: uuid::Uuid,
+    /// The address; none = the client's billing e-mail.
+    pub to: Option<String>,
+}
+
+/// A sent invoice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentInvoice {
+    /// The delivery's id.
+    pub delivery_id: uuid::Uuid,
+    /// Where it went.
+    pub to_email: String,
+    /// The e-mail's Message-ID.
+    pub message_id: String,
+}
+
+contract! {
+    /// Renders the invoice through the tenant's template into a PDF, e-mails it
+    /// and records the delivery (once per step); a draft, a void invoice or a
+    /// missing address fails without retries.
+    SendInvoiceActivity = "billing.send_invoice", SendInvoice => SentInvoice
+}

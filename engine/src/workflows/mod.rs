@@ -8,6 +8,7 @@
 pub mod billing_cycle;
 pub mod contracts;
 pub mod credit_expiry;
+pub mod invoice_delivery;
 pub mod notification_digest;
 pub mod notification_fan_out;
 pub mod onboarding;
@@ -25,6 +26,7 @@ use temporalio_sdk::ActivityOptions;
 
 pub use billing_cycle::BillingCycle;
 pub use credit_expiry::CreditExpiry;
+pub use invoice_delivery::InvoiceDelivery;
 pub use notification_digest::NotificationDigest;
 pub use notification_fan_out::NotificationFanOut;
 pub use onboarding::TenantOnboarding;
@@ -64,6 +66,8 @@ pub enum WorkflowKind {
     BillingCycle,
     /// A tenant's daily expiry of credits ([`CreditExpiry`]).
     CreditExpiry,
+    /// One invoice e-mailed as a PDF ([`InvoiceDelivery`]).
+    InvoiceDelivery,
 }
 
 impl WorkflowKind {
@@ -79,6 +83,7 @@ impl WorkflowKind {
             WorkflowKind::TimesheetApproval => "timesheet_approval",
             WorkflowKind::BillingCycle => "billing_cycle",
             WorkflowKind::CreditExpiry => "credit_expiry",
+            WorkflowKind::InvoiceDelivery => "invoice_delivery",
         }
     }
 
@@ -94,6 +99,7 @@ impl WorkflowKind {
             WorkflowKind::TimesheetApproval,
             WorkflowKind::BillingCycle,
             WorkflowKind::CreditExpiry,
+            WorkflowKind::InvoiceDelivery,
         ]
         .into_iter()
         .find(|k| k.name() == name)
@@ -111,6 +117,7 @@ impl WorkflowKind {
             WorkflowKind::TimesheetApproval => "TimesheetApproval",
             WorkflowKind::BillingCycle => "BillingCycle",
             WorkflowKind::CreditExpiry => "CreditExpiry",
+            WorkflowKind::InvoiceDelivery => "InvoiceDelivery",
         }
     }
 

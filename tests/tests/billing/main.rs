@@ -2,6 +2,7 @@
 //! currency, tax regions with rates that never overlap, and contracts refused for
 //! mixed currencies, a missing price, overlapping lines or a mismatched service.
 
+mod documents;
 mod invoices;
 mod runs;
 

@@ -99,6 +99,7 @@ async fn histories_from_the_server_replay_against_this_build() {
     let approval = record_timesheet_approval(&app, &platform.admin_key, platform.tenant).await;
     let (billing, expiry) =
         record_billing(&app, &temporal, &platform.admin_key, platform.tenant).await;
+    let delivery = record_invoice_delivery(&app, &platform.admin_key).await;
 
     let replayer = WorkflowReplayer::new(
         WorkflowReplayerOptions::new()
@@ -120,6 +121,8 @@ async fn histories_from_the_server_replay_against_this_build() {
             .expect("register")
             .register_workflow::<engine::workflows::CreditExpiry>()
             .expect("register")
+            .register_workflow::<engine::workflows::InvoiceDelivery>()
+            .expect("register")
             .build(),
     )
     .expect("replayer");
@@ -138,6 +141,7 @@ async fn histories_from_the_server_replay_against_this_build() {
         ("timesheet_approval", approval),
         ("billing_cycle", billing),
         ("credit_expiry", expiry),
+        ("invoice_delivery", delivery),
     ] {
         let json = if name == "warranty_watch" {
             watch_history.clone()
@@ -381,6 +385,44 @@ async fn record_billing(
     let books = json_with_status(app.get(key, "/api/v1/billing/reconciliation").await, 200).await;
     assert_eq!(books["balanced"], true, "{books}");
     (billing, expired)
+}
+
+/// One of the billing run's drafts finalized and e-mailed (the tenant's SMTP
+/// settings point at the notifications' sink); answers the delivery's workflow id.
+async fn record_invoice_delivery(app: &TestApp, key: &str) -> String {
+    let drafts = json_with_status(app.get(key, "/api/v1/invoices?status=draft").await, 200).await;
+    let invoice = drafts["data"][0]["id"]
+        .as_str()
+        .expect("a draft")
+        .to_owned();
+    json_with_status(
+        app.post(
+            key,
+            &format!("/api/v1/invoices/{invoice}/finalize"),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let started = json_with_status(
+        app.post(
+            key,
+            &format!("/api/v1/invoices/{invoice}/send"),
+            &json!({"to": "ap@recorded.test"}),
+        )
+        .await,
+        202,
+    )
+    .await;
+    let workflow_id = started["workflow_id"]
+        .as_str()
+        .expect("workflow id")
+        .to_owned();
+    completed_run(app, key, "invoice_delivery", |r| {
+        r["workflow_id"] == workflow_id.as_str()
+    })
+    .await
 }
 
 /// A fan-out that sends two e-mails under a limit of one per "minute", so the

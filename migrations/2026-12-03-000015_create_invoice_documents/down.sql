@@ -1,0 +1,2 @@
+DROP TABLE invoice_deliveries;
+DROP TABLE invoice_templates;
