@@ -854,6 +854,7 @@ diesel::table! {
         ends_on -> Nullable<Date>,
         billing_frequency -> Text,
         anchor -> Jsonb,
+        discounts -> Jsonb,
         created_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,

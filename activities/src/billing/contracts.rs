@@ -16,6 +16,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use engine::billing::catalogue::ServiceKind;
 use engine::billing::contracts::{check_currency, check_overlapping_lines, ContractSpan, LineSpan};
+use engine::billing::discounts::Discount;
 use engine::billing::money::Currency;
 use engine::billing::periods::{BillingAnchor, BillingFrequency};
 use engine::billing::terms::{ContractDraft, LineInput, LineKind};
@@ -58,6 +59,8 @@ pub struct Contract {
     pub anchor: BillingAnchor,
     /// The lines, in order.
     pub lines: Vec<ContractLine>,
+    /// Discounts, per line or on the whole invoice.
+    pub discounts: Vec<Discount>,
     /// Created at.
     pub created_at: DateTime<Utc>,
 }
@@ -73,6 +76,7 @@ struct ContractRow {
     ends_on: Option<NaiveDate>,
     billing_frequency: String,
     anchor: serde_json::Value,
+    discounts: serde_json::Value,
     created_at: DateTime<Utc>,
 }
 
@@ -107,6 +111,7 @@ async fn assemble(tx: &mut TenantTx, rows: Vec<ContractRow>) -> Result<Vec<Contr
                 billing_frequency: frequency(&row.billing_frequency),
                 anchor_day: anchor.day_of_month,
                 anchor,
+                discounts: super::stored(row.discounts)?,
                 lines: lines
                     .iter()
                     .filter(|l| l.0 == row.id)
@@ -377,6 +382,12 @@ pub async fn create_contract(
             .flat_map(|(line_id, l)| spans_of(*line_id, l, draft.starts_on, draft.ends_on)),
     );
     check_overlapping_lines(&spans).map_err(|e| RecordError::field("lines", e.to_string()))?;
+    let line_ids: Vec<Uuid> = new_lines.iter().map(|(line_id, _)| *line_id).collect();
+    let discounts: Vec<Discount> = draft
+        .discounts
+        .iter()
+        .map(|d| d.resolve(&line_ids))
+        .collect();
 
     diesel::insert_into(contracts::table)
         .values((
@@ -389,6 +400,7 @@ pub async fn create_contract(
             contracts::ends_on.eq(draft.ends_on),
             contracts::billing_frequency.eq(draft.billing_frequency.as_str()),
             contracts::anchor.eq(serde_json::to_value(draft.anchor).unwrap_or_default()),
+            contracts::discounts.eq(serde_json::to_value(&discounts).unwrap_or_default()),
             contracts::created_by.eq(actor),
         ))
         .execute(tx.conn())

@@ -337,8 +337,19 @@ fn bill_client(
             .collect();
         let invoice_id = (!charges.is_empty()).then(Uuid::now_v7);
         if let Some(id) = invoice_id {
-            let priced =
-                price_invoice(charges, &[], &tax, window.end, window).map_err(|e| e.to_string())?;
+            let discounts: Vec<_> = parts
+                .iter()
+                .flat_map(|b| {
+                    inputs
+                        .contracts
+                        .iter()
+                        .filter(|c| c.id == b.contract_id)
+                        .flat_map(|c| c.discounts.iter().cloned())
+                })
+                .collect();
+            // A discount applies to the invoices dated within its dates.
+            let priced = price_invoice(charges, &discounts, &tax, window.end, window)
+                .map_err(|e| e.to_string())?;
             let contract_of_line = parts
                 .iter()
                 .flat_map(|b| {

@@ -4,6 +4,7 @@
 //! other contracts are checked where they are stored.
 
 use super::charges::{validate_tiers, Tier};
+use super::discounts::{Discount, DiscountAmount};
 use super::money::Currency;
 use super::periods::{BillingAnchor, BillingFrequency, BillingTiming};
 use crate::validation::{optional_text, FieldIssue, Issues};
@@ -135,6 +136,124 @@ pub struct ContractInput {
     /// The lines, at least one.
     #[serde(default)]
     pub lines: Vec<LineInput>,
+    /// Discounts: per line (by its index in `lines`) or on the whole invoice.
+    #[serde(default)]
+    pub discounts: Vec<DiscountInput>,
+}
+
+/// A discount of a contract.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiscountInput {
+    /// What the client reads ("Loyalty 10 %").
+    pub description: Option<String>,
+    /// A percentage, e.g. "10" (give this or `amount_cents`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub percent: Option<Decimal>,
+    /// A fixed amount per invoice, in cents.
+    #[serde(default)]
+    pub amount_cents: Option<i64>,
+    /// The line it applies to, by its index in `lines`; none = the whole invoice.
+    #[serde(default)]
+    pub line: Option<usize>,
+    /// First day it applies (default the contract's start).
+    #[serde(default)]
+    pub starts_on: Option<NaiveDate>,
+    /// The day it stops applying; none = open.
+    #[serde(default)]
+    pub ends_on: Option<NaiveDate>,
+}
+
+/// A checked discount; the line is still an index until the lines have ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiscountDraft {
+    /// Description.
+    pub description: String,
+    /// Amount.
+    pub amount: DiscountAmount,
+    /// Index of the line in the contract.
+    pub line: Option<usize>,
+    /// First day.
+    pub starts_on: NaiveDate,
+    /// Exclusive end.
+    pub ends_on: Option<NaiveDate>,
+}
+
+impl DiscountDraft {
+    /// The discount, its line index resolved to the stored line's id.
+    pub fn resolve(&self, line_ids: &[Uuid]) -> Discount {
+        Discount {
+            id: Uuid::now_v7(),
+            description: self.description.clone(),
+            amount: self.amount.clone(),
+            line_id: self.line.and_then(|i| line_ids.get(i).copied()),
+            starts_on: self.starts_on,
+            ends_on: self.ends_on,
+        }
+    }
+}
+
+/// The most discounts a contract may have.
+pub const MAX_DISCOUNTS: usize = 20;
+
+fn check_discounts(
+    discounts: &[DiscountInput],
+    lines: usize,
+    contract_start: Option<NaiveDate>,
+    issues: &mut Issues,
+) -> Vec<DiscountDraft> {
+    if discounts.len() > MAX_DISCOUNTS {
+        issues.add("discounts", format!("at most {MAX_DISCOUNTS} discounts"));
+    }
+    discounts
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let at = |field: &str| format!("discounts[{i}].{field}");
+            let description = issues
+                .check(
+                    &at("description"),
+                    crate::validation::required_text(d.description.as_deref(), 200),
+                )
+                .unwrap_or_default();
+            let amount = match (d.percent, d.amount_cents) {
+                (Some(percent), None) => DiscountAmount::Percentage { percent },
+                (None, Some(amount_cents)) => DiscountAmount::Fixed { amount_cents },
+                _ => {
+                    issues.add(at("percent"), "give either percent or amount_cents");
+                    DiscountAmount::Fixed { amount_cents: 1 }
+                }
+            };
+            let probe = Discount {
+                id: Uuid::nil(),
+                description: String::new(),
+                amount: amount.clone(),
+                line_id: None,
+                starts_on: NaiveDate::MIN,
+                ends_on: None,
+            };
+            if let Err(super::BillingError::Invalid { field, message }) = probe.validate() {
+                issues.add(at(field), message);
+            }
+            if d.line.is_some_and(|l| l >= lines) {
+                issues.add(
+                    at("line"),
+                    "must be the index of one of the contract's lines",
+                );
+            }
+            if d.starts_on.is_some() || d.ends_on.is_some() {
+                super::check_span(issues, d.starts_on.or(contract_start), d.ends_on);
+            }
+            DiscountDraft {
+                description,
+                amount,
+                line: d.line,
+                starts_on: d.starts_on.or(contract_start).unwrap_or_default(),
+                ends_on: d.ends_on,
+            }
+        })
+        .collect()
 }
 
 /// A checked contract.
@@ -156,6 +275,8 @@ pub struct ContractDraft {
     pub anchor: BillingAnchor,
     /// Lines, with their defaults filled in.
     pub lines: Vec<LineInput>,
+    /// Discounts.
+    pub discounts: Vec<DiscountDraft>,
 }
 
 /// The most lines a contract may have.
@@ -204,6 +325,12 @@ impl ContractInput {
             .enumerate()
             .map(|(i, line)| check_line(line, &format!("lines[{i}]"), &mut issues))
             .collect();
+        let discounts = check_discounts(
+            &self.discounts,
+            self.lines.len(),
+            self.starts_on,
+            &mut issues,
+        );
         issues.finish(|| ContractDraft {
             client_id: self.client_id.unwrap_or_default(),
             name,
@@ -213,6 +340,7 @@ impl ContractInput {
             billing_frequency: self.billing_frequency.unwrap_or(BillingFrequency::Monthly),
             anchor,
             lines,
+            discounts,
         })
     }
 }

@@ -161,9 +161,31 @@ async fn a_run_drafts_the_expected_invoices_holds_unapproved_time_and_never_bill
         &app,
         admin,
         json!({"client_id": beta, "starts_on": "2026-01-01", "lines": [
-        {"kind": "fixed", "service_id": s.managed}]}),
+        {"kind": "fixed", "service_id": s.managed}],
+        // 10 % off the invoices dated in January and February.
+        "discounts": [{"description": "Loyalty", "percent": "10", "line": 0,
+                       "starts_on": "2026-01-01", "ends_on": "2026-03-01"}]}),
     )
     .await;
+    let bad = json_with_status(
+        app.post(
+            admin,
+            "/api/v1/contracts",
+            &json!({"client_id": beta, "starts_on": "2027-01-01",
+            "lines": [{"kind": "hourly", "service_id": s.support}],
+            "discounts": [{"description": "Odd", "percent": "120", "line": 3}]}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    let fields: Vec<&str> = bad["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["field"].as_str().expect("field"))
+        .collect();
+    assert_eq!(fields, vec!["discounts[0].percent", "discounts[0].line"]);
     // Gamma's January time is not approved: its January invoice waits.
     let gamma = client(&app, admin, "Gamma").await;
     contract(
@@ -238,7 +260,18 @@ async fn a_run_drafts_the_expected_invoices_holds_unapproved_time_and_never_bill
     assert!(acme_invoices
         .iter()
         .all(|i| i["status"] == "draft" && i["origin"] == "billing_run"));
-    assert_eq!(totals(&invoices_of(&app, admin, &beta).await).len(), 3);
+    // Invoices dated 1 January and 1 February get the discount; 1 March's not.
+    let beta_invoices = invoices_of(&app, admin, &beta).await;
+    assert_eq!(
+        totals(&beta_invoices),
+        vec![
+            ("2025-12-01".to_owned(), 4050),
+            ("2026-01-01".to_owned(), 4050),
+            ("2026-02-01".to_owned(), 4500),
+        ]
+    );
+    assert_eq!(beta_invoices[0]["discount_cents"], 450);
+    assert_eq!(beta_invoices[0]["lines"][1]["source"]["kind"], "discount");
     assert!(invoices_of(&app, admin, &gamma).await.is_empty());
 
     // The same run again: nothing new; Gamma is still held.
