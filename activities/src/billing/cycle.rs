@@ -207,7 +207,7 @@ fn contract_terms(contract: &Contract) -> ContractTerms {
         starts_on: contract.starts_on,
         ends_on: contract.ends_on,
         frequency: contract.billing_frequency,
-        anchor: contract.anchor.clone(),
+        anchor: contract.anchor,
         lines: contract
             .lines
             .iter()

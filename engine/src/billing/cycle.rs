@@ -242,10 +242,10 @@ impl Pick<'_> {
     }
 }
 
-fn service<'a>(
-    services: &'a HashMap<Uuid, ServiceTerms>,
+fn service(
+    services: &HashMap<Uuid, ServiceTerms>,
     id: Option<Uuid>,
-) -> Result<(Uuid, &'a ServiceTerms), BillingError> {
+) -> Result<(Uuid, &ServiceTerms), BillingError> {
     let id = id.ok_or_else(|| BillingError::invalid("service_id", "a line has no service"))?;
     services
         .get(&id)
