@@ -408,7 +408,9 @@ test("finance prices a service in the catalogue; a bad price is refused next to 
   await withPage(async (page) => {
     await logIn(page, process.env.KEEL_PASSWORD);
     await page.waitForURL(`${base}/`);
-    await page.click("nav a[href='/billing/catalogue']");
+    await page.click("nav a[href='/billing']");
+    await page.waitForURL(/\/billing$/);
+    await page.click("nav.tabs a[href='/billing/catalogue']");
     await page.waitForURL(/\/billing\/catalogue$/);
     const name = `Managed firewall ${Date.now()}`;
     await page.fill("form[action='/billing/services'] input[name=name]", name);
@@ -427,5 +429,48 @@ test("finance prices a service in the catalogue; a bad price is refused next to 
     const row = page.locator("#services tbody tr", { hasText: name });
     assert.match(await row.textContent(), /USD 49\.99/);
     await page.screenshot({ path: `${shots}/billing-catalogue.png`, fullPage: true });
+  });
+});
+
+test("finance types a manual invoice, reviews it and finalizes it", async () => {
+  await withPage(async (page) => {
+    await logIn(page, process.env.KEEL_PASSWORD);
+    await page.waitForURL(`${base}/`);
+    const name = `Invoiced Clinic ${Date.now()}`;
+    await page.goto(`${base}/clients/new`);
+    await page.fill("input[name=name]", name);
+    await page.click("form[action='/clients'] button[type=submit]");
+    await page.waitForURL(/\/clients\/[0-9a-f-]{36}$/);
+    const clientId = new URL(page.url()).pathname.split("/").pop();
+
+    await page.click("nav a[href='/billing']");
+    await page.waitForURL(/\/billing$/);
+    assert.equal((await page.textContent("h1")).trim(), "Billing");
+    await page.click("nav.tabs a[href='/billing/invoices']");
+    await page.waitForURL(/\/billing\/invoices$/);
+    // The filter form above the list shares the action; the new invoice form posts.
+    const form = "#new-invoice form[method=post]";
+    await page.click("#new-invoice summary");
+    await page.selectOption(`${form} select[name=client_id]`, clientId);
+    await page.fill(`${form} input[name='lines[0].description']`, "Onsite network audit");
+    await page.fill(`${form} input[name='lines[0].quantity']`, "2");
+    await page.fill(`${form} input[name='lines[0].unit_price']`, "125.00");
+    await page.click(`${form} button[type=submit]`);
+    await page.waitForURL(/\/billing\/invoices\/[0-9a-f-]{36}$/);
+    assert.equal((await page.textContent("#invoice-number")).trim(), "Draft");
+    assert.equal((await page.textContent("#invoice-status")).trim(), "draft");
+    assert.match(await page.textContent("#lines"), /Onsite network audit[\s\S]*Typed by hand/);
+    assert.match(await page.textContent("#invoice-total"), /250\.00/);
+
+    await page.click("#finalize button[type=submit]");
+    await page.locator("#invoice-number", { hasText: /^INV-/ }).waitFor();
+    assert.match((await page.textContent("#invoice-number")).trim(), /^INV-\d+$/);
+    assert.equal((await page.textContent("#invoice-status")).trim(), "finalized");
+    assert.match(await page.textContent("#balance-due"), /250\.00/);
+    await page.screenshot({ path: `${shots}/invoice.png`, fullPage: true });
+
+    await page.click(`a[href='/clients/${clientId}#billing']`);
+    await page.waitForURL(new RegExp(`/clients/${clientId}#billing$`));
+    assert.match(await page.textContent("#client-balance"), /250\.00/);
   });
 });

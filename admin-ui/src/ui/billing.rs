@@ -155,7 +155,14 @@ async fn render_page(
     Ok((status, render(app, "billing_catalogue.html", ctx)?).into_response())
 }
 
-fn may_manage(app: &AppState, user: &SignedIn, csrf: &str) -> Option<PageResult> {
+/// The day money moves on: today in UTC, as the API takes it.
+pub(super) fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+/// The answer to a billing form post refused before it acts (bad CSRF token, or
+/// no billing:manage); `None` when it may go on.
+pub(super) fn may_manage(app: &AppState, user: &SignedIn, csrf: &str) -> Option<PageResult> {
     if !user.csrf_ok(csrf) {
         return Some(Ok(csrf_failure()));
     }

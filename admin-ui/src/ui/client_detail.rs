@@ -1,8 +1,10 @@
-//! A client's page: its fields, contacts, locations, tickets, assets and timeline,
-//! with the small forms that act on the client in place (add, edit or archive a
-//! location, log an interaction, archive). A refused small form re-renders the whole page with its errors, so the
-//! user keeps what they typed and the context they typed it in.
+//! A client's page: its fields, contacts, locations, tickets, assets, billing
+//! (see `client_billing`) and timeline, with the small forms that act on the
+//! client in place (add, edit or archive a location, log an interaction, archive).
+//! A refused small form re-renders the whole page with its errors, so the user
+//! keeps what they typed and the context they typed it in.
 
+use super::client_billing::CreditForm;
 use super::forms::{checkbox, optional_text, parse_id, ticked, FormErrors, Parse};
 use super::pages::{
     csrf_failure, forbidden_page, nav, not_found_page, render, CsrfForm, PageResult,
@@ -112,14 +114,16 @@ const INTERACTION_FIELDS: &[&str] = &["kind", "contact_id", "subject", "notes", 
 
 /// What a refused small form brings back to the page.
 #[derive(Default)]
-struct Refused {
-    location: Option<(LocationForm, FormErrors)>,
+pub(super) struct Refused {
+    pub(super) location: Option<(LocationForm, FormErrors)>,
     /// A refused edit of the location with this id.
-    location_edit: Option<(Uuid, LocationForm, FormErrors)>,
+    pub(super) location_edit: Option<(Uuid, LocationForm, FormErrors)>,
     /// Why a location could not be archived.
-    location_error: Option<String>,
-    interaction: Option<(InteractionForm, FormErrors)>,
-    archive_error: Option<String>,
+    pub(super) location_error: Option<String>,
+    pub(super) interaction: Option<(InteractionForm, FormErrors)>,
+    pub(super) archive_error: Option<String>,
+    /// A refused grant of credit (the billing section).
+    pub(super) credit: Option<(CreditForm, FormErrors)>,
 }
 
 pub async fn detail(
@@ -136,7 +140,8 @@ pub async fn detail(
     render_detail(&app, &user, id, Refused::default(), StatusCode::OK).await
 }
 
-async fn render_detail(
+/// The client's page, with the forms a refused post brings back.
+pub(super) async fn render_detail(
     app: &AppState,
     user: &SignedIn,
     id: Uuid,
@@ -191,6 +196,7 @@ async fn render_detail(
             next_cursor: None,
         }
     };
+    let billing = super::client_billing::section(&mut tx, user, &client, refused.credit).await?;
     tx.commit().await?;
     let mut location_edit = refused.location_edit;
     let locations: Vec<_> = locations
@@ -239,6 +245,7 @@ async fn render_detail(
         archive_error => refused.archive_error,
         location_error => refused.location_error,
         can_write => user.0.can(Permission::CLIENT_WRITE),
+        billing,
     };
     Ok((status, render(app, "client.html", ctx)?).into_response())
 }

@@ -110,17 +110,82 @@ impl Parse {
         })
     }
 
-    /// The issues, with those of `validated` appended.
+    /// The issues, with those of `validated` appended; validation saw a field the
+    /// parse refused as blank, so its message there ("is required") is left out.
     pub fn merge<T>(mut self, validated: Result<T, Vec<FieldIssue>>) -> Result<T, Vec<FieldIssue>> {
         match validated {
             Ok(value) if self.0.is_empty() => Ok(value),
             Ok(_) => Err(self.0),
             Err(more) => {
-                self.0.extend(more);
+                let refused: Vec<String> = self.0.iter().map(|i| i.field.clone()).collect();
+                self.0
+                    .extend(more.into_iter().filter(|i| !refused.contains(&i.field)));
                 Err(self.0)
             }
         }
     }
+}
+
+/// A name of a snake_case enum as its value (`bi_weekly` → `BiWeekly`), read the
+/// way the API reads it; `None` for any other text.
+pub fn choice<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(text.trim().to_owned())).ok()
+}
+
+/// `lines[2].rate` → `(2, "rate")`: the row and field of an input of a form with
+/// repeated rows, which HTML sends as flat name/value pairs.
+pub fn row_field<'a>(name: &'a str, prefix: &str) -> Option<(usize, &'a str)> {
+    let rest = name.strip_prefix(prefix)?.strip_prefix('[')?;
+    let (index, field) = rest.split_once("].")?;
+    Some((index.parse().ok()?, field))
+}
+
+/// Issues the domain raised on `prefix[i]…`, the i-th row it was given, moved to
+/// `rows[i]`, the form row it was typed on (blank rows are never sent), with the
+/// first field name after the row renamed to the form's (`rate_cents` → `rate`).
+pub fn issues_on_rows(
+    issues: Vec<FieldIssue>,
+    prefix: &str,
+    rows: &[usize],
+    renames: &[(&str, &str)],
+) -> Vec<FieldIssue> {
+    issues
+        .into_iter()
+        .map(|mut issue| {
+            if let Some(field) = row_issue_field(&issue.field, prefix, rows, renames) {
+                issue.field = field;
+            }
+            issue
+        })
+        .collect()
+}
+
+fn row_issue_field(
+    field: &str,
+    prefix: &str,
+    rows: &[usize],
+    renames: &[(&str, &str)],
+) -> Option<String> {
+    let rest = field.strip_prefix(prefix)?.strip_prefix('[')?;
+    let (index, tail) = rest.split_once(']')?;
+    let row = rows.get(index.parse::<usize>().ok()?)?;
+    let tail = match tail.strip_prefix('.') {
+        Some(path) => {
+            let (name, more) = path.split_once('.').map_or((path, ""), |(n, m)| (n, m));
+            let name = renames
+                .iter()
+                .find(|(from, _)| *from == name)
+                .map_or(name, |(_, to)| to);
+            let more = if more.is_empty() {
+                String::new()
+            } else {
+                format!(".{more}")
+            };
+            format!(".{name}{more}")
+        }
+        None => tail.to_owned(),
+    };
+    Some(format!("{prefix}[{row}]{tail}"))
 }
 
 /// Blank text as `None`, else the text trimmed.
@@ -214,6 +279,67 @@ mod tests {
         );
         assert_eq!(errors.fields["name"], "is required; is odd");
         assert_eq!(errors.general, vec!["properties must be a JSON object"]);
+    }
+
+    #[test]
+    fn row_issues_move_to_the_row_they_were_typed_on() {
+        let issue = |field: &str| FieldIssue {
+            field: field.into(),
+            message: "bad".into(),
+        };
+        let moved = issues_on_rows(
+            vec![
+                issue("lines[0].rate_cents"),
+                issue("lines[1]"),
+                issue("lines[1].bucket.overage_rate_cents"),
+                issue("lines"),
+                issue("client_id"),
+                issue("lines[7].kind"),
+            ],
+            "lines",
+            &[2, 3],
+            &[("rate_cents", "rate")],
+        );
+        let fields: Vec<&str> = moved.iter().map(|i| i.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "lines[2].rate",
+                "lines[3]",
+                "lines[3].bucket.overage_rate_cents",
+                "lines",
+                "client_id",
+                "lines[7].kind",
+            ]
+        );
+        assert_eq!(row_field("lines[3].rate", "lines"), Some((3, "rate")));
+        assert_eq!(row_field("lines[x].rate", "lines"), None);
+        assert_eq!(row_field("client_id", "lines"), None);
+    }
+
+    #[test]
+    fn a_field_the_parse_refused_is_not_reported_again_by_validation() {
+        let mut parse = Parse::default();
+        assert_eq!(parse.date("on", "soon"), None);
+        let result = parse.merge::<()>(Err(vec![
+            FieldIssue {
+                field: "on".into(),
+                message: "is required".into(),
+            },
+            FieldIssue {
+                field: "name".into(),
+                message: "is required".into(),
+            },
+        ]));
+        let messages: Vec<String> = result
+            .unwrap_err()
+            .into_iter()
+            .map(|i| format!("{} {}", i.field, i.message))
+            .collect();
+        assert_eq!(
+            messages,
+            vec!["on must be a date (YYYY-MM-DD)", "name is required"]
+        );
     }
 
     #[test]

@@ -1,18 +1,26 @@
 //! The server-rendered admin UI: login, dashboard, users, API keys, runs, the
 //! client records (clients, contacts, assets, interactions, CSV import), tickets
 //! with their SLA, the ticket settings (SLA policies, business hours, boards), and
-//! time (my week with its timer, timesheets, the team approvals page).
+//! time (my week with its timer, timesheets, the team approvals page), and billing
+//! (dashboard, invoices and their review, contracts, the catalogue, a client's
+//! balance and credits).
 //! Pages are minijinja templates compiled into the binary; forms carry CSRF tokens.
 
 mod asset_detail;
 mod assets;
 mod billing;
+mod billing_chart;
+mod billing_dashboard;
+mod client_billing;
 mod client_detail;
 mod clients;
 mod contacts;
+mod contracts;
 mod countdown;
 mod forms;
 mod imports;
+mod invoice_detail;
+mod invoices;
 mod lookups;
 mod notification_settings;
 mod notifications;
@@ -112,6 +120,20 @@ const TEMPLATES: &[(&str, &str)] = &[
         "billing_catalogue.html",
         include_str!("../../templates/billing_catalogue.html"),
     ),
+    ("billing.html", include_str!("../../templates/billing.html")),
+    (
+        "invoices.html",
+        include_str!("../../templates/invoices.html"),
+    ),
+    ("invoice.html", include_str!("../../templates/invoice.html")),
+    (
+        "contracts.html",
+        include_str!("../../templates/contracts.html"),
+    ),
+    (
+        "client_billing.html",
+        include_str!("../../templates/client_billing.html"),
+    ),
     (
         "time_week.html",
         include_str!("../../templates/time_week.html"),
@@ -130,6 +152,7 @@ const TEMPLATES: &[(&str, &str)] = &[
 pub fn templates() -> Environment<'static> {
     let mut env = Environment::new();
     env.add_filter("datetime", datetime);
+    env.add_filter("money", billing::money);
     for (name, source) in TEMPLATES {
         env.add_template(name, source)
             .expect("templates shipped in the binary compile");
@@ -252,6 +275,27 @@ pub fn router(_state: AppState) -> Router<AppState> {
             "/settings/notification-templates/{key}",
             get(notification_settings::template_page).post(notification_settings::template_action),
         )
+        .route("/billing", get(billing_dashboard::dashboard))
+        .route("/billing/runs", post(billing_dashboard::start_run))
+        .route(
+            "/billing/invoices",
+            get(invoices::list).post(invoices::create),
+        )
+        .route("/billing/invoices/{id}", get(invoice_detail::review))
+        .route(
+            "/billing/invoices/{id}/finalize",
+            post(invoice_detail::finalize),
+        )
+        .route("/billing/invoices/{id}/void", post(invoice_detail::void))
+        .route(
+            "/billing/invoices/{id}/payments",
+            post(invoice_detail::record_payment),
+        )
+        .route(
+            "/billing/contracts",
+            get(contracts::list).post(contracts::create),
+        )
+        .route("/clients/{id}/credits", post(client_billing::grant_credit))
         .route("/billing/catalogue", get(billing::catalogue_page))
         .route("/billing/services", post(billing::create_service))
         .route("/billing/tax-regions", post(billing::create_region))

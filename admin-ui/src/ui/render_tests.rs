@@ -950,3 +950,370 @@ fn the_catalogue_lists_prices_and_rates_and_keeps_a_refused_price() {
     );
     assert!(html.contains(r#"value="12.345""#), "{html}");
 }
+
+fn nav_billing() -> Value {
+    context! { email => "a@b.co", full_name => "Ann", csrf_token => "tok", can_read_billing => true }
+}
+
+#[test]
+fn the_billing_dashboard_draws_a_bar_per_month_and_lists_mismatches() {
+    use activities::billing::reports::MonthRevenue;
+    let month = |m: u32, cents: i64| MonthRevenue {
+        month: chrono::NaiveDate::from_ymd_opt(2026, m, 1).expect("valid month"),
+        currency: "USD".into(),
+        revenue_cents: cents,
+        invoices: 1,
+    };
+    let charts = super::billing_chart::charts(&[month(2, 50_000), month(3, 125_050)]);
+    let counts = vec![
+        json!({"status": "draft", "invoices": 3}),
+        json!({"status": "finalized", "invoices": 2}),
+        json!({"status": "paid", "invoices": 7}),
+        json!({"status": "void", "invoices": 0}),
+    ];
+    let mismatch = json!({"client_id": "c1", "currency": "USD", "ledger_balance_cents": -1250,
+        "ledger_sum_cents": 0, "invoices_due_cents": 0, "ledger_credit_cents": 0,
+        "ledger_credit_sum_cents": 0, "credits_left_cents": 0});
+    let errors = FormErrors::from_issues(
+        vec![issue("period_end", "must be a date (YYYY-MM-DD)")],
+        &["period_end"],
+    );
+    let html = render(
+        "billing.html",
+        context! {
+            nav => nav_billing(), charts, months => 12, counts,
+            balanced => false, mismatches => vec![mismatch], names => json!({"c1": "Acme"}),
+            run_form => json!({"period_end": "2026-02-30"}), run_errors => errors, can_manage => true,
+        },
+    );
+    assert_eq!(html.matches(r#"<rect class="bar""#).count(), 2, "{html}");
+    assert!(html.contains("1750.50 in total"), "{html}");
+    assert!(html.contains("2026-03: 1250.50 USD (1 invoice)"), "{html}");
+    assert!(
+        html.contains(r#"href="/billing/invoices?status=draft"><strong>3</strong> draft"#),
+        "{html}"
+    );
+    assert!(html.contains(">Acme</a>"), "{html}");
+    assert!(html.contains("-12.50"), "{html}");
+    assert!(html.contains(r#"action="/billing/runs""#), "{html}");
+    assert!(html.contains(r#"data-field="period_end""#), "{html}");
+    assert!(html.contains(r#"value="2026-02-30""#), "{html}");
+    assert!(
+        html.contains(r#" aria-current="page">Overview</a>"#),
+        "{html}"
+    );
+    let quiet = render(
+        "billing.html",
+        context! {
+            nav => nav_billing(), charts => Vec::<Value>::new(), months => 12, counts => Vec::<Value>::new(),
+            balanced => true, mismatches => Vec::<Value>::new(), names => json!({}),
+            run_form => json!({}), run_errors => FormErrors::default(), can_manage => false,
+        },
+    );
+    assert!(quiet.contains("balanced"), "{quiet}");
+    assert!(
+        quiet.contains("Nothing finalized in the last 12 months."),
+        "{quiet}"
+    );
+    assert!(
+        !quiet.contains("/billing/runs"),
+        "only managers may run billing: {quiet}"
+    );
+}
+
+fn invoice(status: &str, number: Option<&str>) -> serde_json::Value {
+    json!({
+        "id": "i1", "number": number, "client_id": "c1", "status": status, "origin": "manual",
+        "period_start": null, "period_end": null, "currency": "USD", "invoice_date": "2026-03-02",
+        "due_on": number.map(|_| "2026-04-01"), "subtotal_cents": 125_000, "discount_cents": 0,
+        "tax_cents": 11_094, "total_cents": 136_094, "credit_applied_cents": 0, "paid_cents": 0,
+        "balance_due_cents": if status == "finalized" { 136_094 } else { 0 }, "notes": "",
+        "billing_run_id": null, "lines": [], "created_at": "2026-03-02T10:00:00Z",
+        "finalized_at": null, "voided_at": null,
+    })
+}
+
+#[test]
+fn the_invoice_list_filters_pages_and_keeps_a_refused_line() {
+    let errors = FormErrors::from_issues(
+        vec![
+            issue("lines[1].unit_price", "must be an amount like 125.00"),
+            issue("lines", "needs at least one line"),
+        ],
+        &["client_id", "lines[1].unit_price"],
+    );
+    let mut lines =
+        vec![json!({"description": "", "quantity": "", "unit_price": "", "tax_category": ""}); 5];
+    lines[1] = json!({"description": "Onsite <visit>", "quantity": "2", "unit_price": "12.345", "tax_category": "services"});
+    let html = render(
+        "invoices.html",
+        context! {
+            nav => nav_billing(),
+            invoices => vec![invoice("draft", None), invoice("finalized", Some("INV-000042"))],
+            names => json!({"c1": "Acme"}),
+            clients => vec![json!({"id": "c1", "name": "Acme", "currency": "USD"})],
+            query => json!({"status": "finalized", "client_id": "c1"}),
+            next_url => "/billing/invoices?status=finalized&cursor=x", paged => false,
+            form => json!({"client_id": "c1", "invoice_date": "2026-03-02", "notes": "", "lines": lines}),
+            errors, open_form => true, statuses => ["draft", "finalized", "paid", "void"], can_manage => true,
+        },
+    );
+    assert!(
+        html.contains(r#"href="/billing/invoices/i1">Draft</a>"#),
+        "{html}"
+    );
+    assert!(html.contains(">INV-000042</a>"), "{html}");
+    assert!(html.contains("1360.94 USD"), "{html}");
+    assert!(
+        html.contains(r#"<option value="finalized" selected>finalized</option>"#),
+        "{html}"
+    );
+    assert!(html.contains("cursor=x\">Next page"), "{html}");
+    assert!(
+        html.contains(r#"<p class="field-error" data-field="lines[1].unit_price">must be an amount like 125.00</p>"#),
+        "{html}"
+    );
+    assert!(html.contains("lines needs at least one line"), "{html}");
+    assert!(
+        html.contains(r#"name="lines[1].unit_price" value="12.345""#),
+        "{html}"
+    );
+    assert!(html.contains("Onsite &lt;visit&gt;"), "{html}");
+    assert_eq!(
+        html.matches(r#"name="lines["#).count(),
+        20,
+        "5 rows × 4 inputs"
+    );
+    assert!(
+        html.contains(r#"<details class="card" id="new-invoice" open>"#),
+        "{html}"
+    );
+}
+
+#[test]
+fn the_invoice_review_explains_lines_and_offers_what_its_status_allows() {
+    let line = json!({"description": "Managed endpoints", "quantity": "25", "unit_price_cents": 5_000,
+        "amount_cents": 125_000, "tax_cents": 11_094, "tax_category": "services"});
+    let lines = vec![json!({"line": line, "period": "2026-03-15 to 2026-03-31",
+                             "origin": "Fixed fee, prorated: 17 of 31 days"})];
+    let page = |invoice: serde_json::Value,
+                notice: Option<&str>,
+                payment_errors: FormErrors,
+                flags: [bool; 3]| {
+        render(
+            "invoice.html",
+            context! {
+                nav => nav_billing(), invoice, client_name => "Acme", lines => lines.clone(), notice,
+                void_form => json!({}), void_errors => FormErrors::default(),
+                payment_form => json!({"amount": "13.6", "received_on": "2026-03-05", "reference": "wire 7"}),
+                payment_errors,
+                can_finalize => flags[0], can_void => flags[1], can_pay => flags[2],
+            },
+        )
+    };
+    let draft = page(
+        invoice("draft", None),
+        None,
+        FormErrors::default(),
+        [true, true, false],
+    );
+    assert!(
+        draft.contains(r#"<span id="invoice-number">Draft</span>"#),
+        "{draft}"
+    );
+    assert!(
+        draft.contains("Fixed fee, prorated: 17 of 31 days"),
+        "{draft}"
+    );
+    assert!(draft.contains("2026-03-15 to 2026-03-31"), "{draft}");
+    assert!(draft.contains("1250.00"), "{draft}");
+    assert!(draft.contains("1360.94 USD"), "{draft}");
+    assert!(
+        draft.contains(r#"action="/billing/invoices/i1/finalize""#),
+        "{draft}"
+    );
+    assert!(
+        draft.contains(r#"action="/billing/invoices/i1/void""#),
+        "{draft}"
+    );
+    assert!(
+        !draft.contains("/payments"),
+        "a draft takes no payment: {draft}"
+    );
+    assert!(draft.contains("set when finalized"), "{draft}");
+
+    let errors = FormErrors::from_issues(
+        vec![issue("amount", "must be an amount like 125.00")],
+        &["amount"],
+    );
+    let refused = page(
+        invoice("finalized", Some("INV-000042")),
+        Some("invoice INV-000042 is already finalized"),
+        errors,
+        [false, true, true],
+    );
+    assert!(
+        refused.contains(r#"<p class="error" role="alert" id="action-notice">invoice INV-000042 is already finalized</p>"#),
+        "{refused}"
+    );
+    assert!(
+        refused.contains(r#"id="invoice-status">finalized</span>"#),
+        "{refused}"
+    );
+    assert!(!refused.contains("/finalize"), "{refused}");
+    assert!(
+        refused.contains(r#"action="/billing/invoices/i1/payments""#),
+        "{refused}"
+    );
+    assert!(refused.contains(r#"data-field="amount""#), "{refused}");
+    assert!(refused.contains(r#"value="13.6""#), "{refused}");
+    assert!(refused.contains("2026-04-01"), "the due date: {refused}");
+}
+
+#[test]
+fn the_contract_form_keeps_its_rows_and_marks_a_bad_rate() {
+    let contract = json!({"id": "k1", "client_id": "c1", "name": "Managed 2026", "currency": "USD",
+        "starts_on": "2026-01-01", "ends_on": null, "billing_frequency": "monthly", "anchor_day": 1});
+    let rows = vec![json!({"contract": contract, "lines": [
+        {"kind": "fixed", "service_id": "s1", "rate": "49.99", "quantity": "25", "timing": "advance", "prorated": true},
+        {"kind": "hourly", "service_id": "s2", "rate": null, "quantity": null, "timing": "arrears", "prorated": false},
+    ]})];
+    let services = vec![
+        json!({"id": "s1", "name": "Endpoint care", "kind": "fixed", "is_archived": false}),
+        json!({"id": "s2", "name": "Remote support", "kind": "hourly", "is_archived": false}),
+        json!({"id": "s3", "name": "Old thing", "kind": "fixed", "is_archived": true}),
+    ];
+    let errors = FormErrors::from_issues(
+        vec![issue("lines[0].rate", "must be an amount like 125.00")],
+        &["lines[0].rate"],
+    );
+    let mut lines = vec![
+        json!({"kind": "", "service_id": "", "rate": "", "quantity": "", "billing_timing": "", "enable_proration": null});
+        4
+    ];
+    lines[0] = json!({"kind": "fixed", "service_id": "s1", "rate": "9.999", "quantity": "3", "billing_timing": "advance", "enable_proration": "on"});
+    let html = render(
+        "contracts.html",
+        context! {
+            nav => nav_billing(), rows, names => json!({"c1": "Acme"}),
+            clients => vec![json!({"id": "c1", "name": "Acme", "currency": "USD"})],
+            services, service_names => json!({"s1": "Endpoint care", "s2": "Remote support"}),
+            query => json!({"client_id": ""}), next_url => (), paged => false,
+            form => json!({"client_id": "c1", "name": "New deal", "currency": "", "starts_on": "2026-04-01",
+                           "ends_on": "", "billing_frequency": "quarterly", "anchor_day": "1", "lines": lines}),
+            errors, open_form => true,
+            frequencies => ["monthly", "quarterly"], kinds => ["fixed", "hourly", "usage"], timings => ["advance", "arrears"],
+            can_manage => true,
+        },
+    );
+    assert!(
+        html.contains("fixed · Endpoint care · 49.99 × 25 · advance · prorated"),
+        "{html}"
+    );
+    assert!(
+        html.contains("hourly · Remote support · <span class=\"muted\">catalogue price</span>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            r#"<p class="field-error" data-field="lines[0].rate">must be an amount like 125.00</p>"#
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="lines[0].rate" value="9.999""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="lines[0].enable_proration" aria-label="Line 1 prorated" checked>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<option value="quarterly" selected>quarterly</option>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<option value="s1" selected>Endpoint care (fixed)</option>"#),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Old thing"),
+        "archived services are not offered: {html}"
+    );
+    assert_eq!(html.matches(r#"name="lines[3]."#).count(), 6, "{html}");
+}
+
+#[test]
+fn the_client_page_shows_balance_credits_and_ledger_to_billing_readers() {
+    let client = json!({
+        "id": "c1", "name": "Acme", "client_type": "company", "billing_email": null,
+        "currency": "USD", "payment_terms": "net_30", "billing_cycle": "monthly",
+        "billing_anchor_day": 1, "tax_region": null, "is_tax_exempt": false, "tags": [],
+        "notes": "", "is_inactive": false, "archived_at": null, "merged_into": null,
+    });
+    let billing = json!({
+        "balance": {"balance_cents": 86_094, "credit_cents": 2_500, "currency": "USD"},
+        "credits": [{"id": "cr1", "currency": "USD", "amount_cents": 5_000, "remaining_cents": 2_500,
+                     "origin": "manual", "reason": "Goodwill", "expires_on": "2026-12-31",
+                     "expired_at": null, "created_at": "2026-03-01T09:00:00Z"}],
+        "invoices": [invoice("finalized", Some("INV-000042"))], "more_invoices": false,
+        "transactions": [{"kind": "invoice_finalized", "description": "Invoice INV-000042", "invoice_id": "i1",
+                          "amount_cents": 136_094, "credit_cents": 0, "balance_after_cents": 136_094,
+                          "credit_after_cents": 0, "currency": "USD", "created_at": "2026-03-02T10:00:00Z"}],
+        "more_transactions": false,
+        "credit_form": {"amount": "abc", "expires_on": "", "reason": "Outage"},
+        "credit_errors": FormErrors::from_issues(vec![issue("amount", "must be an amount like 125.00")], &["amount"]),
+        "can_manage": true,
+    });
+    let page = |billing: Option<serde_json::Value>| {
+        render(
+            "client.html",
+            context! {
+                nav => nav_billing(), client => client.clone(), contacts => Vec::<Value>::new(), more_contacts => false,
+                locations => Vec::<Value>::new(), assets => Vec::<Value>::new(), more_assets => false,
+                tickets => Vec::<Value>::new(), more_tickets => false, can_read_tickets => false,
+                kinds => Vec::<Value>::new(), timeline => Vec::<Value>::new(), more_timeline => false,
+                location_form => json!({}), location_errors => FormErrors::default(),
+                interaction_form => json!({}), interaction_errors => FormErrors::default(),
+                can_write => false, billing,
+            },
+        )
+    };
+    let html = page(Some(billing));
+    assert!(html.contains(r#"<section id="billing">"#), "{html}");
+    assert!(html.contains("<strong>860.94</strong> USD owed"), "{html}");
+    assert!(html.contains("<strong>25.00</strong> USD credit"), "{html}");
+    assert!(html.contains(">INV-000042</a>"), "{html}");
+    assert!(html.contains("Goodwill"), "{html}");
+    assert!(html.contains("2026-12-31"), "{html}");
+    assert!(
+        html.contains(r#"<a href="/billing/invoices/i1">Invoice INV-000042</a>"#),
+        "{html}"
+    );
+    assert!(html.contains("1360.94 USD"), "the balance after: {html}");
+    assert!(html.contains(r#"action="/clients/c1/credits""#), "{html}");
+    assert!(html.contains(r#"data-field="amount""#), "{html}");
+    assert!(html.contains(r#"value="Outage""#), "{html}");
+    let without = page(None);
+    assert!(!without.contains(r#"id="billing""#), "{without}");
+}
+
+#[test]
+fn a_billing_run_page_says_how_many_clients_are_done() {
+    let run = context! {
+        run_id => "r", workflow_id => "w", kind => "billing_cycle", status => "running",
+        started_at => "t0", closed_at => (), input => context! { period_end => "2026-03-31" },
+        result => json!({"period_end": "2026-03-31", "clients_done": 250, "clients_total": 1000,
+                         "invoices": 180, "lines": 600, "held": 2, "failed": 0}),
+        error => (),
+    };
+    let html = render(
+        "run.html",
+        context! { nav => nav(), run, steps => Vec::<Value>::new(), temporal_url => "http://t" },
+    );
+    assert!(
+        html.contains("<strong>250 of 1000 clients</strong> billed up to 2026-03-31"),
+        "{html}"
+    );
+    assert!(html.contains("180 draft invoices · 2 held"), "{html}");
+}
