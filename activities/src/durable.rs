@@ -647,14 +647,12 @@ impl BillingSteps {
         // What can never be sent fails now, without retries.
         {
             let mut tx = self.db.tenant_tx(input.step.tenant).await?;
-            let rendered = document::render(&mut tx, input.invoice_id)
+            document::check_sendable(&mut tx, input.invoice_id, input.to.as_deref())
                 .await
-                .map_err(|e| match DeliveryError::from(e) {
+                .map_err(|e| match e {
                     DeliveryError::Db(db) => ActivityError::from(db),
                     other => invalid_input(other.to_string()),
                 })?;
-            document::recipient(&rendered, input.to.as_deref())
-                .map_err(|e| invalid_input(e.to_string()))?;
             tx.commit().await?;
         }
         let json = serde_json::json!({ "invoice_id": input.invoice_id, "to": input.to });

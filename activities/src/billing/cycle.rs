@@ -131,12 +131,10 @@ async fn load_inputs(
         .collect();
     let mut rates: HashMap<String, Vec<TaxRate>> = HashMap::new();
     for rate in super::tax::list_rates(tx, None).await? {
-        rates.entry(rate.region_code).or_default().push(TaxRate {
-            id: rate.id,
-            starts_on: rate.starts_on,
-            ends_on: rate.ends_on,
-            components: rate.components,
-        });
+        rates
+            .entry(rate.region_code.clone())
+            .or_default()
+            .push(rate.into_rate());
     }
     let contract_ids: Vec<Uuid> = contracts.iter().map(|c| c.id).collect();
     let mut billed: HashMap<Uuid, Vec<(NaiveDate, serde_json::Value)>> = HashMap::new();
@@ -280,9 +278,14 @@ fn bill_client(
     let mut held: Option<HeldClient> = None;
     let mut taken = Taken::default();
     let mut billed: Vec<Billed> = Vec::new();
-    let mut currency_of: HashMap<Uuid, String> = HashMap::new();
-    for contract in inputs.contracts.iter().filter(|c| c.client_id == client.id) {
-        currency_of.insert(contract.id, contract.currency.clone());
+    // In id order, so which contract takes shared time is the same on every run.
+    let contracts: BTreeMap<Uuid, &Contract> = inputs
+        .contracts
+        .iter()
+        .filter(|c| c.client_id == client.id)
+        .map(|c| (c.id, c))
+        .collect();
+    for contract in contracts.values().copied() {
         let terms = contract_terms(contract);
         let done = inputs.billed.get(&contract.id);
         let starts: HashSet<NaiveDate> = done
@@ -327,7 +330,7 @@ fn bill_client(
     // One invoice per (window, currency): contracts sharing a window share it.
     let mut groups: BTreeMap<(ServicePeriod, String), Vec<&Billed>> = BTreeMap::new();
     for b in &billed {
-        let currency = currency_of.get(&b.contract_id).cloned().unwrap_or_default();
+        let currency = contracts[&b.contract_id].currency.clone();
         groups.entry((b.bill.window, currency)).or_default().push(b);
     }
     for ((window, currency), parts) in groups {
@@ -339,13 +342,7 @@ fn bill_client(
         if let Some(id) = invoice_id {
             let discounts: Vec<_> = parts
                 .iter()
-                .flat_map(|b| {
-                    inputs
-                        .contracts
-                        .iter()
-                        .filter(|c| c.id == b.contract_id)
-                        .flat_map(|c| c.discounts.iter().cloned())
-                })
+                .flat_map(|b| contracts[&b.contract_id].discounts.iter().cloned())
                 .collect();
             // A discount applies to the invoices dated within its dates.
             let priced = price_invoice(charges, &discounts, &tax, window.end, window)
@@ -353,11 +350,10 @@ fn bill_client(
             let contract_of_line = parts
                 .iter()
                 .flat_map(|b| {
-                    inputs
-                        .contracts
+                    contracts[&b.contract_id]
+                        .lines
                         .iter()
-                        .filter(|c| c.id == b.contract_id)
-                        .flat_map(|c| c.lines.iter().map(|l| (l.id, c.id)))
+                        .map(|l| (l.id, b.contract_id))
                 })
                 .collect();
             out.invoices.push(NewInvoice {

@@ -315,16 +315,43 @@ impl From<RecordError> for DeliveryError {
 
 /// The address an invoice goes to: `to` when given, else the client's billing
 /// address. Drafts and void invoices are not sent.
-pub fn recipient(rendered: &RenderedInvoice, to: Option<&str>) -> Result<String, DeliveryError> {
-    if matches!(rendered.invoice.status.as_str(), "draft" | "void") {
+fn recipient(
+    status: &str,
+    billing_email: Option<&str>,
+    to: Option<&str>,
+) -> Result<String, DeliveryError> {
+    if matches!(status, "draft" | "void") {
         return Err(DeliveryError::Refused(format!(
-            "a {} invoice is not sent; finalize it first",
-            rendered.invoice.status
+            "a {status} invoice is not sent; finalize it first"
         )));
     }
-    to.map(str::to_owned)
-        .or_else(|| rendered.billing_email.clone())
+    to.or(billing_email)
+        .map(str::to_owned)
         .ok_or_else(|| DeliveryError::Refused("the client has no billing e-mail; give `to`".into()))
+}
+
+/// Checks that invoice `id` can be sent (to `to`, or the client's address)
+/// without rendering it; answers the address.
+pub async fn check_sendable(
+    tx: &mut TenantTx,
+    id: Uuid,
+    to: Option<&str>,
+) -> Result<String, DeliveryError> {
+    let (status, client_id): (String, Uuid) = crate::schema::invoices::table
+        .filter(crate::schema::invoices::id.eq(id))
+        .select((
+            crate::schema::invoices::status,
+            crate::schema::invoices::client_id,
+        ))
+        .first(tx.conn())
+        .await
+        .optional()
+        .map_err(DbError::from)?
+        .ok_or_else(|| DeliveryError::Refused("no such invoice".into()))?;
+    let client = find_client(tx, client_id)
+        .await?
+        .ok_or_else(|| DeliveryError::Refused("no such client".into()))?;
+    recipient(&status, client.billing_email.as_deref(), to)
 }
 
 /// Renders invoice `id`, e-mails it with the PDF attached and records the
@@ -336,7 +363,11 @@ pub async fn send(
     to: Option<&str>,
 ) -> Result<Delivery, DeliveryError> {
     let rendered = render(tx, id).await?;
-    let to_email = recipient(&rendered, to)?;
+    let to_email = recipient(
+        &rendered.invoice.status,
+        rendered.billing_email.as_deref(),
+        to,
+    )?;
     let route = mailer.route(tx).await?;
     let delivery_id = Uuid::now_v7();
     let message_id = format!("<{}@{}>", delivery_id.simple(), route.domain());

@@ -26,7 +26,7 @@ use engine::billing::invoice::{
     apply_credits, due_date, price_invoice, AvailableCredit, PricedInvoice,
 };
 use engine::billing::periods::ServicePeriod;
-use engine::billing::tax::{TaxContext, TaxRate};
+use engine::billing::tax::TaxContext;
 use engine::billing::BillingError;
 use engine::clients::PaymentTerms;
 use rust_decimal::Decimal;
@@ -117,7 +117,7 @@ pub struct Invoice {
     pub voided_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = invoices)]
 struct InvoiceRow {
     id: Uuid,
@@ -424,12 +424,7 @@ pub async fn tax_context(
         rates: Some(
             rates
                 .into_iter()
-                .map(|r| TaxRate {
-                    id: r.id,
-                    starts_on: r.starts_on,
-                    ends_on: r.ends_on,
-                    components: r.components,
-                })
+                .map(super::tax::TaxRateView::into_rate)
                 .collect(),
         ),
     })
@@ -496,6 +491,14 @@ async fn manual_charges(
     }
 }
 
+/// The client a new invoice or credit is for: it exists and is not archived.
+async fn live_client(tx: &mut TenantTx, id: Uuid) -> Result<crate::clients::Client, RecordError> {
+    find_client(tx, id)
+        .await?
+        .filter(|c| c.archived_at.is_none())
+        .ok_or_else(|| RecordError::field("client_id", "no such client"))
+}
+
 /// Creates a manual draft: typed lines, the client's tax, the same totals as a run's.
 pub async fn create_manual(
     tx: &mut TenantTx,
@@ -503,10 +506,7 @@ pub async fn create_manual(
     today: NaiveDate,
     actor: Option<Uuid>,
 ) -> Result<Invoice, RecordError> {
-    let client = find_client(tx, draft.client_id)
-        .await?
-        .filter(|c| c.archived_at.is_none())
-        .ok_or_else(|| RecordError::field("client_id", "no such client"))?;
+    let client = live_client(tx, draft.client_id).await?;
     let currency = draft
         .currency
         .as_ref()
@@ -614,7 +614,7 @@ async fn reprice_draft(
     row: &InvoiceRow,
     lines: &[ManualLine],
 ) -> Result<(), RecordError> {
-    let current = assemble(tx, vec![clone_row(row)]).await?.pop();
+    let current = assemble(tx, vec![row.clone()]).await?.pop();
     let kept: Vec<Charge> = current
         .into_iter()
         .flat_map(|i| i.lines)
@@ -690,32 +690,6 @@ async fn reprice_draft(
     };
     insert_lines(tx, vec![(&draft, 0)]).await?;
     Ok(())
-}
-
-fn clone_row(row: &InvoiceRow) -> InvoiceRow {
-    InvoiceRow {
-        id: row.id,
-        number: row.number.clone(),
-        client_id: row.client_id,
-        status: row.status.clone(),
-        origin: row.origin.clone(),
-        period_start: row.period_start,
-        period_end: row.period_end,
-        currency: row.currency.clone(),
-        invoice_date: row.invoice_date,
-        due_on: row.due_on,
-        subtotal_cents: row.subtotal_cents,
-        discount_cents: row.discount_cents,
-        tax_cents: row.tax_cents,
-        total_cents: row.total_cents,
-        credit_applied_cents: row.credit_applied_cents,
-        paid_cents: row.paid_cents,
-        notes: row.notes.clone(),
-        billing_run_id: row.billing_run_id,
-        created_at: row.created_at,
-        finalized_at: row.finalized_at,
-        voided_at: row.voided_at,
-    }
 }
 
 fn number_error(error: NumberError) -> RecordError {
@@ -937,10 +911,7 @@ pub async fn grant_credit(
     today: NaiveDate,
     actor: Option<Uuid>,
 ) -> Result<Credit, RecordError> {
-    let client = find_client(tx, draft.client_id)
-        .await?
-        .filter(|c| c.archived_at.is_none())
-        .ok_or_else(|| RecordError::field("client_id", "no such client"))?;
+    let client = live_client(tx, draft.client_id).await?;
     if draft.expires_on.is_some_and(|e| e <= today) {
         return Err(RecordError::field("expires_on", "must be after today"));
     }

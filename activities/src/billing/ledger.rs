@@ -155,20 +155,27 @@ pub async fn append(
 ) -> Result<Vec<Transaction>, DbError> {
     let tenant = tx.tenant().0;
     let mut written = Vec::with_capacity(movements.len());
+    // The last row per (client, currency): read once, then carried along.
+    let mut last: std::collections::HashMap<(Uuid, String), (i64, i64, i64)> =
+        std::collections::HashMap::new();
     for movement in movements {
-        let last: Option<(i64, i64, i64)> = transactions::table
-            .filter(transactions::client_id.eq(movement.client_id))
-            .filter(transactions::currency.eq(&movement.currency))
-            .order(transactions::seq.desc())
-            .select((
-                transactions::seq,
-                transactions::balance_after_cents,
-                transactions::credit_after_cents,
-            ))
-            .first(tx.conn())
-            .await
-            .optional()?;
-        let (seq, balance, credit) = last.unwrap_or((0, 0, 0));
+        let key = (movement.client_id, movement.currency.clone());
+        let (seq, balance, credit) = match last.get(&key) {
+            Some(state) => *state,
+            None => transactions::table
+                .filter(transactions::client_id.eq(movement.client_id))
+                .filter(transactions::currency.eq(&movement.currency))
+                .order(transactions::seq.desc())
+                .select((
+                    transactions::seq,
+                    transactions::balance_after_cents,
+                    transactions::credit_after_cents,
+                ))
+                .first(tx.conn())
+                .await
+                .optional()?
+                .unwrap_or((0, 0, 0)),
+        };
         let row: Transaction = diesel::insert_into(transactions::table)
             .values((
                 transactions::tenant.eq(tenant),
@@ -190,6 +197,10 @@ pub async fn append(
             .returning(Transaction::as_returning())
             .get_result(tx.conn())
             .await?;
+        last.insert(
+            key,
+            (row.seq, row.balance_after_cents, row.credit_after_cents),
+        );
         written.push(row);
     }
     Ok(written)

@@ -47,6 +47,18 @@ pub struct TaxRateView {
     pub components: Vec<TaxComponent>,
 }
 
+impl TaxRateView {
+    /// The rate as the billing engine applies it.
+    pub fn into_rate(self) -> engine::billing::tax::TaxRate {
+        engine::billing::tax::TaxRate {
+            id: self.id,
+            starts_on: self.starts_on,
+            ends_on: self.ends_on,
+            components: self.components,
+        }
+    }
+}
+
 /// Adds a region.
 pub async fn create_region(
     tx: &mut TenantTx,

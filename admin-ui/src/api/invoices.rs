@@ -479,9 +479,18 @@ pub async fn send_invoice(
         None => None,
     };
     let mut tx = app.db.tenant_tx(caller.tenant).await?;
-    let rendered = document::render(&mut tx, id).await?;
+    if activities::billing::invoices::find_invoice(&mut tx, id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found("invoice"));
+    }
+    let sendable = document::check_sendable(&mut tx, id, to.as_deref()).await;
     tx.commit().await?;
-    document::recipient(&rendered, to.as_deref()).map_err(|e| ApiError::conflict(e.to_string()))?;
+    sendable.map_err(|e| match e {
+        document::DeliveryError::Db(db) => ApiError::from(db),
+        other => ApiError::conflict(other.to_string()),
+    })?;
     let input = InvoiceDeliveryInput {
         tenant: caller.tenant,
         invoice_id: id,
