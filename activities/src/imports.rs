@@ -1,22 +1,26 @@
-//! CSV import of clients, contacts and assets. Every row is checked — first without
+//! CSV import of clients, contacts, assets and usage records. Every row is checked — first without
 //! the database (`engine::import`), then against it (names resolve, tags and
 //! e-mails are free) — before anything is written; then the valid rows go in with
 //! batched INSERTs, each with its audit row and outbox event, in one transaction.
 
 use crate::assets::AssetColumns;
 use crate::audit::{self, AuditEntry};
+use crate::billing::usage::{audit_details, wrong_kind};
 use crate::clients::ClientColumns;
 use crate::contacts::ContactColumns;
 use crate::db::{DbError, TenantTx};
 use crate::events;
 use crate::schema::{
-    asset_changes, asset_types, assets, client_locations, clients, contacts, users,
+    asset_changes, asset_types, assets, client_locations, clients, contacts, services,
+    usage_records, users,
 };
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use engine::assets::{is_builtin_kind, FieldSchema};
+use engine::billing::catalogue::ServiceKind;
+use engine::billing::usage::UsageDraft;
 use engine::import::{self, FileError, Parsed, RowIssue, ValidRow};
-use engine::{DomainEvent, RecordRef};
+use engine::{DomainEvent, Permission, RecordRef};
 use serde::Serialize;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -34,16 +38,32 @@ pub enum ImportKind {
     Contacts,
     /// Assets.
     Assets,
+    /// Usage records (meter readings) of usage or product services.
+    Usage,
 }
 
 impl ImportKind {
-    /// Parses `clients`, `contacts` or `assets`.
+    /// Every kind, by its name.
+    pub const ALL: [(&'static str, ImportKind); 4] = [
+        ("clients", ImportKind::Clients),
+        ("contacts", ImportKind::Contacts),
+        ("assets", ImportKind::Assets),
+        ("usage", ImportKind::Usage),
+    ];
+
+    /// Parses `clients`, `contacts`, `assets` or `usage`.
     pub fn parse(text: &str) -> Option<ImportKind> {
-        match text {
-            "clients" => Some(ImportKind::Clients),
-            "contacts" => Some(ImportKind::Contacts),
-            "assets" => Some(ImportKind::Assets),
-            _ => None,
+        Self::ALL
+            .iter()
+            .find(|(name, _)| *name == text)
+            .map(|(_, kind)| *kind)
+    }
+
+    /// The permission an import of this kind needs: usage is billing data.
+    pub fn permission(self) -> Permission {
+        match self {
+            ImportKind::Usage => Permission::BILLING_MANAGE,
+            _ => Permission::CLIENT_WRITE,
         }
     }
 }
@@ -125,6 +145,14 @@ pub async fn import_csv(
             check_asset_rows(tx, &mut parsed).await?;
             let rows = admit(kind, &mut parsed, skip_invalid)?;
             write_assets(tx, &parsed.rows, actor).await?;
+            Ok(report(kind, rows, parsed, skip_invalid))
+        }
+        ImportKind::Usage => {
+            let mut parsed = import::parse_usage(csv)?;
+            resolve_clients(tx, &mut parsed, |u| &mut u.client_id).await?;
+            resolve_usage_services(tx, &mut parsed).await?;
+            let rows = admit(kind, &mut parsed, skip_invalid)?;
+            write_usage(tx, &parsed.rows, actor).await?;
             Ok(report(kind, rows, parsed, skip_invalid))
         }
     }
@@ -426,6 +454,60 @@ async fn check_asset_rows(
     Ok(())
 }
 
+/// Resolves `service_name` (case-insensitive, as the catalogue keeps names unique)
+/// or checks `service_id`, and refuses services that are archived or not billed by
+/// usage.
+async fn resolve_usage_services(
+    tx: &mut TenantTx,
+    parsed: &mut Parsed<UsageDraft>,
+) -> Result<(), DbError> {
+    let names: Vec<String> = referenced(parsed, "service_name")
+        .iter()
+        .map(|n| n.to_lowercase())
+        .collect();
+    let ids: Vec<Uuid> = parsed
+        .rows
+        .iter()
+        .map(|r| r.draft.service_id)
+        .filter(|id| !id.is_nil())
+        .collect();
+    let lower_name = diesel::dsl::sql::<diesel::sql_types::Text>("lower(name)");
+    let known: Vec<(Uuid, String, String, bool)> = services::table
+        .filter(services::id.eq_any(&ids).or(lower_name.eq_any(&names)))
+        .select((
+            services::id,
+            services::name,
+            services::kind,
+            services::is_archived,
+        ))
+        .load(tx.conn())
+        .await?;
+    reject(parsed, |row| {
+        let (field, found) = match row.references.get("service_name") {
+            Some(name) => {
+                let name = name.to_lowercase();
+                let found = known.iter().find(|s| s.1.to_lowercase() == name);
+                ("service_name", found)
+            }
+            None => {
+                let id = row.draft.service_id;
+                ("service_id", known.iter().find(|s| s.0 == id))
+            }
+        };
+        let problem = match found {
+            None => Some("no such service in the catalogue".to_owned()),
+            Some((_, name, _, true)) => Some(format!("{name} is archived")),
+            Some((id, name, kind, false)) => {
+                row.draft.service_id = *id;
+                let kind = ServiceKind::parse(kind).unwrap_or(ServiceKind::Fixed);
+                wrong_kind(name, kind)
+            }
+        };
+        problem.map(|problem| (field.to_owned(), problem))
+    });
+    Ok(())
+}
+
 async fn write_clients(
     tx: &mut TenantTx,
     rows: &[ValidRow<engine::clients::ClientDraft>],
@@ -545,6 +627,55 @@ async fn write_assets(
         },
     };
     created.record(tx, actor, &ids, rows).await
+}
+
+/// Usage rows go in like `POST /usage-records` writes them, each with its
+/// `usage.recorded` audit entry; usage has no domain event.
+async fn write_usage(
+    tx: &mut TenantTx,
+    rows: &[ValidRow<UsageDraft>],
+    actor: Option<Uuid>,
+) -> Result<(), DbError> {
+    let tenant = tx.tenant().0;
+    let ids: Vec<Uuid> = rows.iter().map(|_| Uuid::now_v7()).collect();
+    for (chunk, chunk_ids) in rows.chunks(BATCH).zip(ids.chunks(BATCH)) {
+        let values: Vec<_> = chunk
+            .iter()
+            .zip(chunk_ids)
+            .map(|(row, id)| {
+                let usage = &row.draft;
+                (
+                    usage_records::tenant.eq(tenant),
+                    usage_records::id.eq(*id),
+                    usage_records::client_id.eq(usage.client_id),
+                    usage_records::service_id.eq(usage.service_id),
+                    usage_records::quantity.eq(usage.quantity),
+                    usage_records::recorded_on.eq(usage.recorded_on),
+                    usage_records::note.eq(&usage.note),
+                    usage_records::created_by.eq(actor),
+                )
+            })
+            .collect();
+        diesel::insert_into(usage_records::table)
+            .values(values)
+            .execute(tx.conn())
+            .await?;
+    }
+    let entries = ids.iter().zip(rows).map(|(id, row)| {
+        let usage = &row.draft;
+        AuditEntry {
+            actor,
+            action: "usage.recorded",
+            resource: "usage_record",
+            resource_id: Some(*id),
+            details: {
+                let mut details = audit_details(usage);
+                details["import_line"] = row.line.into();
+                details
+            },
+        }
+    });
+    audit::record_many(tx, entries.collect()).await
 }
 
 /// What every imported record gets besides its row: an audit entry

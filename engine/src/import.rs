@@ -4,6 +4,7 @@
 //! caller against the database; this module does everything that needs no lookup.
 
 use crate::assets::{AssetDraft, AssetInput, AssetStatus};
+use crate::billing::usage::{UsageDraft, UsageInput};
 use crate::clients::{BillingCycle, ClientDraft, ClientInput, ClientType, PaymentTerms};
 use crate::contacts::{ContactDraft, ContactInput};
 use crate::validation::FieldIssue;
@@ -103,6 +104,18 @@ pub const ASSET_COLUMNS: &[&str] = &[
     "purchased_on",
     "warranty_expires_on",
     "notes",
+];
+
+/// Columns of a usage file (`quantity`, `recorded_on`, a client and a service
+/// required; the service by `service_id` or its catalogue `service_name`).
+pub const USAGE_COLUMNS: &[&str] = &[
+    "client_id",
+    "client_name",
+    "service_id",
+    "service_name",
+    "quantity",
+    "recorded_on",
+    "note",
 ];
 
 /// One CSV record with its line and cells by column name; blank cells are absent.
@@ -217,7 +230,14 @@ fn finish_row<T>(
     references: HashMap<&'static str, String>,
 ) {
     if let Err(more) = &validated {
-        record.issues.extend(more.iter().cloned());
+        // A cell that did not parse is already reported; validation would only add
+        // "is required" for the same column.
+        let fresh: Vec<FieldIssue> = more
+            .iter()
+            .filter(|m| !record.issues.iter().any(|i| i.field == m.field))
+            .cloned()
+            .collect();
+        record.issues.extend(fresh);
     }
     match validated {
         Ok(draft) if record.issues.is_empty() => parsed.rows.push(ValidRow {
@@ -332,6 +352,61 @@ pub fn parse_assets(bytes: &[u8]) -> Result<Parsed<AssetDraft>, FileError> {
     Ok(parsed)
 }
 
+/// Parses and validates a usage file. Usage rows are meter readings, so the same
+/// client, service and day may appear on several lines; nothing is flagged as a
+/// duplicate.
+pub fn parse_usage(bytes: &[u8]) -> Result<Parsed<UsageDraft>, FileError> {
+    let mut parsed = Parsed {
+        rows: Vec::new(),
+        issues: Vec::new(),
+    };
+    let required = &["quantity", "recorded_on"];
+    for mut record in read_records(bytes, USAGE_COLUMNS, required)? {
+        let client_id = client_reference(&mut record);
+        let service_id = service_reference(&mut record);
+        let input = UsageInput {
+            client_id,
+            service_id,
+            quantity: record.parsed("quantity", parse_quantity),
+            recorded_on: record.parsed("recorded_on", parse_date),
+            note: record.text("note"),
+        };
+        let references = references(&record, &["client_name", "service_name"]);
+        let validated = input.validate();
+        finish_row(&mut parsed, record, validated, references);
+    }
+    Ok(parsed)
+}
+
+/// A quantity as a plain decimal ("12.5"); exponents and thousands separators are
+/// refused so that a spreadsheet's formatting never changes an amount silently.
+fn parse_quantity(text: &str) -> Result<rust_decimal::Decimal, String> {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '-');
+    match plain.then(|| text.parse::<rust_decimal::Decimal>()) {
+        Some(Ok(quantity)) => Ok(quantity),
+        _ => Err("must be a decimal number such as 12.5".into()),
+    }
+}
+
+/// A row names its service by `service_id` or by `service_name` (resolved later).
+fn service_reference(record: &mut Record<'_>) -> Option<Uuid> {
+    match record.parsed("service_id", parse_uuid) {
+        Some(id) => Some(id),
+        None if record.cells.contains_key("service_id") => Some(Uuid::nil()),
+        None if record.cells.contains_key("service_name") => Some(Uuid::nil()),
+        None => {
+            record.issues.push(FieldIssue {
+                field: "service_name".into(),
+                message: "is required (or service_id)".into(),
+            });
+            Some(Uuid::nil())
+        }
+    }
+}
+
 /// A row names its client by `client_id` or by `client_name` (resolved later; the
 /// nil id stands in until then).
 fn client_reference(record: &mut Record<'_>) -> Option<Uuid> {
@@ -433,6 +508,47 @@ mod tests {
         assert_eq!(parsed.issues[0].line, 2);
         assert_eq!(parsed.issues[0].field, "name");
         assert_eq!(parsed.rows.len(), 1);
+    }
+
+    #[test]
+    fn usage_rows_are_checked_before_any_lookup() {
+        let csv = "client_name,service_name,quantity,recorded_on,note\n\
+                   Acme,Backup GB,12.5,2026-11-03,meter 7\n\
+                   Acme,Backup GB,1e3,2026-11-03,\n\
+                   Acme,,3,2026-11-31,\n\
+                   ,Backup GB,-2,2026-11-04,\n\
+                   Acme,Backup GB,12.5,2026-11-03,meter 7\n";
+        let parsed = parse_usage(csv.as_bytes()).unwrap();
+        let issues: Vec<_> = parsed
+            .issues
+            .iter()
+            .map(|i| (i.line, i.field.as_str()))
+            .collect();
+        assert_eq!(
+            issues,
+            vec![
+                (3, "quantity"),
+                (4, "service_name"),
+                (4, "recorded_on"),
+                (5, "client_name"),
+                (5, "quantity"),
+            ]
+        );
+        // A repeated reading is a second reading, not a duplicate.
+        let lines: Vec<u64> = parsed.rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![2, 6]);
+        let first = &parsed.rows[0];
+        assert_eq!(first.draft.quantity.to_string(), "12.5");
+        assert_eq!(first.draft.note, "meter 7");
+        assert_eq!(first.references["service_name"], "Backup GB");
+    }
+
+    #[test]
+    fn usage_files_need_quantity_and_day_columns() {
+        assert_eq!(
+            parse_usage(b"client_name,service_name,quantity\nA,B,1\n").unwrap_err(),
+            FileError::MissingColumn("recorded_on")
+        );
     }
 
     #[test]

@@ -239,8 +239,9 @@ pub async fn import_csv(
     skip_invalid: bool,
 ) -> Result<()> {
     use activities::imports::{self, ImportError, ImportKind};
-    let kind = ImportKind::parse(kind)
-        .ok_or_else(|| anyhow!("invalid kind {kind:?}: must be clients, contacts or assets"))?;
+    let kind = ImportKind::parse(kind).ok_or_else(|| {
+        anyhow!("invalid kind {kind:?}: must be clients, contacts, assets or usage")
+    })?;
     let csv = std::fs::read(file).map_err(|e| anyhow!("cannot read {}: {e}", file.display()))?;
     let db = connect_db(config)?;
     let tenant = find_tenant(&db, tenant).await?;

@@ -55,10 +55,10 @@ enum Command {
         #[command(subcommand)]
         action: BillingAction,
     },
-    /// Import clients, contacts or assets from a CSV file. Every row is validated
+    /// Import clients, contacts, assets or usage records from a CSV file. Every row is validated
     /// first; nothing is imported if any row is invalid (unless --skip-invalid).
     Import {
-        /// `clients`, `contacts` or `assets`.
+        /// `clients`, `contacts`, `assets` or `usage`.
         kind: String,
         /// The CSV file (UTF-8, header row first).
         file: std::path::PathBuf,

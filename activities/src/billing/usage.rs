@@ -48,15 +48,8 @@ pub async fn record_usage(
 ) -> Result<UsageRecord, RecordError> {
     require_live_client(tx, draft.client_id, "client_id").await?;
     let service = require_live_service(tx, draft.service_id, "service_id").await?;
-    if !matches!(service.kind, ServiceKind::Usage | ServiceKind::Product) {
-        return Err(RecordError::field(
-            "service_id",
-            format!(
-                "{} is a {} service; usage is recorded for usage or product services",
-                service.name,
-                service.kind.as_str()
-            ),
-        ));
+    if let Some(problem) = wrong_kind(&service.name, service.kind) {
+        return Err(RecordError::field("service_id", problem));
     }
     let record: UsageRecord = diesel::insert_into(usage_records::table)
         .values((
@@ -80,14 +73,29 @@ pub async fn record_usage(
             action: "usage.recorded",
             resource: "usage_record",
             resource_id: Some(record.id),
-            details: serde_json::json!({
-                "client_id": draft.client_id, "service_id": draft.service_id,
-                "quantity": draft.quantity.to_string(), "recorded_on": draft.recorded_on,
-            }),
+            details: audit_details(draft),
         },
     )
     .await?;
     Ok(record)
+}
+
+/// Why usage cannot be recorded for a service of this kind, if it cannot.
+pub(crate) fn wrong_kind(name: &str, kind: ServiceKind) -> Option<String> {
+    (!matches!(kind, ServiceKind::Usage | ServiceKind::Product)).then(|| {
+        format!(
+            "{name} is a {} service; usage is recorded for usage or product services",
+            kind.as_str()
+        )
+    })
+}
+
+/// What the `usage.recorded` audit entry says about a record.
+pub(crate) fn audit_details(draft: &UsageDraft) -> serde_json::Value {
+    serde_json::json!({
+        "client_id": draft.client_id, "service_id": draft.service_id,
+        "quantity": draft.quantity.to_string(), "recorded_on": draft.recorded_on,
+    })
 }
 
 /// Filters of the usage list.

@@ -1,4 +1,4 @@
-//! `/api/v1/imports/{kind}`: CSV import of clients, contacts and assets.
+//! `/api/v1/imports/{kind}`: CSV import of clients, contacts, assets and usage.
 
 use crate::auth::{require, Caller};
 use crate::error::{ApiError, Problem};
@@ -11,7 +11,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use engine::Permission;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -32,9 +31,9 @@ pub struct ImportParams {
 /// is imported and the answer is 422 with the report, whose `invalid` lists each bad
 /// row's line (the header is line 1), column and reason.
 #[utoipa::path(post, path = "/imports/{kind}", tag = "imports", security(("api_key" = [])),
-    params(("kind" = String, Path, description = "`clients`, `contacts` or `assets`"), ImportParams),
+    params(("kind" = String, Path, description = "`clients`, `contacts`, `assets` (client write permission) or `usage` (billing permission)"), ImportParams),
     request_body(content = String, content_type = "text/csv",
-                 description = "clients: name, client_type, billing_email, currency, payment_terms, tax_region, is_tax_exempt, tax_exempt_certificate, billing_cycle, billing_anchor_day, account_manager_email, notes, tags (';'-separated). contacts: client_id or client_name, full_name, role, email, phone, notes. assets: client_id or client_name, location_name, asset_tag, name, kind, serial, status, purchased_on, warranty_expires_on, notes."),
+                 description = "clients: name, client_type, billing_email, currency, payment_terms, tax_region, is_tax_exempt, tax_exempt_certificate, billing_cycle, billing_anchor_day, account_manager_email, notes, tags (';'-separated). contacts: client_id or client_name, full_name, role, email, phone, notes. assets: client_id or client_name, location_name, asset_tag, name, kind, serial, status, purchased_on, warranty_expires_on, notes. usage: client_id or client_name, service_id or service_name (a usage or product service), quantity (decimal such as 12.5), recorded_on (YYYY-MM-DD), note."),
     responses((status = 200, body = ImportReport, description = "Imported (with `skip_invalid`, the report lists the skipped rows)"),
               (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 413, body = Problem),
@@ -54,7 +53,7 @@ pub async fn import_csv(
         }
     })?;
     let kind = ImportKind::parse(&kind).ok_or_else(|| ApiError::not_found("import kind"))?;
-    require(&caller, Permission::CLIENT_WRITE)?;
+    require(&caller, kind.permission())?;
     let mut tx = app.db.tenant_tx(caller.tenant).await?;
     let skip_invalid = params.skip_invalid.unwrap_or(false);
     match imports::import_csv(&mut tx, kind, &body, skip_invalid, Some(caller.user_id)).await {

@@ -22,7 +22,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::Form;
 use engine::billing::periods::{BillingFrequency, BillingTiming};
-use engine::billing::terms::{ContractInput, LineInput, LineKind};
+use engine::billing::terms::{BucketInput, ContractInput, LineInput, LineKind};
 use engine::Permission;
 use minijinja::context;
 use rust_decimal::Decimal;
@@ -41,14 +41,31 @@ const FREQUENCIES: &[&str] = &[
     "bi_weekly",
 ];
 
-/// The line kinds the form can express; a bucket needs its allowance, which only
-/// the API takes.
-const KINDS: &[&str] = &["fixed", "hourly", "usage"];
+/// The line kinds the form can express (tiers, minimums, overtime and shared fees
+/// are the API's).
+const KINDS: &[&str] = &["fixed", "hourly", "usage", "bucket"];
 
 const TIMINGS: &[&str] = &["advance", "arrears"];
 
-/// The domain's names for line fields the form names otherwise.
-const LINE_RENAMES: &[(&str, &str)] = &[("rate_cents", "rate")];
+/// The domain's names for line fields the form names otherwise; a bucket's
+/// allowance (hours or units) shows in one cell, `included`.
+const LINE_RENAMES: &[(&str, &str)] = &[
+    ("rate_cents", "rate"),
+    ("bucket.overage_rate_cents", "overage_rate"),
+    ("bucket", "included"),
+];
+
+/// The line fields the form shows messages next to.
+const LINE_FIELDS: &[&str] = &[
+    "kind",
+    "service_id",
+    "rate",
+    "quantity",
+    "billing_timing",
+    "enable_proration",
+    "included",
+    "overage_rate",
+];
 
 /// The list's filter and cursor.
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -68,6 +85,10 @@ pub struct ContractLineRow {
     quantity: String,
     billing_timing: String,
     enable_proration: Option<String>,
+    included_hours: String,
+    included_units: String,
+    overage_rate: String,
+    allow_rollover: Option<String>,
 }
 
 impl ContractLineRow {
@@ -75,6 +96,14 @@ impl ContractLineRow {
     fn is_blank(&self) -> bool {
         [&self.kind, &self.service_id, &self.rate, &self.quantity]
             .iter()
+            .chain(
+                [
+                    &self.included_hours,
+                    &self.included_units,
+                    &self.overage_rate,
+                ]
+                .iter(),
+            )
             .all(|t| t.trim().is_empty())
     }
 
@@ -86,6 +115,10 @@ impl ContractLineRow {
             "quantity" => self.quantity = value,
             "billing_timing" => self.billing_timing = value,
             "enable_proration" => self.enable_proration = Some(value),
+            "included_hours" => self.included_hours = value,
+            "included_units" => self.included_units = value,
+            "overage_rate" => self.overage_rate = value,
+            "allow_rollover" => self.allow_rollover = Some(value),
             _ => {}
         }
     }
@@ -109,8 +142,49 @@ impl ContractLineRow {
                 choice::<BillingTiming>(t).ok_or("must be advance or arrears")
             }),
             enable_proration: ticked(&self.enable_proration),
+            bucket: self.bucket(row, parse),
             ..LineInput::default()
         }
+    }
+
+    /// The bucket terms, when any of them is typed: included hours become
+    /// minutes, and parse problems land on the row's `included` or `overage_rate`.
+    fn bucket(&self, row: usize, parse: &mut Parse) -> Option<BucketInput> {
+        let typed = [
+            &self.included_hours,
+            &self.included_units,
+            &self.overage_rate,
+        ]
+        .iter()
+        .any(|t| !t.trim().is_empty());
+        if !typed && self.allow_rollover.is_none() {
+            return None;
+        }
+        let included = format!("lines[{row}].included");
+        let included_minutes = parse.optional(&included, &self.included_hours, |t| {
+            let minutes = t.parse::<Decimal>().ok().map(|h| h * Decimal::from(60));
+            minutes
+                .filter(|m| m.fract().is_zero())
+                .and_then(|m| i64::try_from(m).ok())
+                .ok_or("hours must be a number of whole minutes, like 10 or 7.5")
+        });
+        let included_units = parse.optional(&included, &self.included_units, |t| {
+            t.parse::<Decimal>()
+                .map_err(|_| "units must be a number like 500")
+        });
+        let overage = format!("lines[{row}].overage_rate");
+        let overage_rate_cents = parse.optional(&overage, &self.overage_rate, |t| {
+            parse_money(t).ok_or("must be an amount like 150.00")
+        });
+        if self.overage_rate.trim().is_empty() {
+            parse.add(&overage, "is required for a bucket (0 for none)");
+        }
+        Some(BucketInput {
+            included_minutes,
+            included_units,
+            overage_rate_cents: overage_rate_cents.unwrap_or_default(),
+            allow_rollover: ticked(&self.allow_rollover),
+        })
     }
 }
 
@@ -211,14 +285,7 @@ fn shown_fields() -> Vec<String> {
     .map(|f| (*f).to_owned())
     .collect();
     for i in 0..CONTRACT_ROWS {
-        for name in [
-            "kind",
-            "service_id",
-            "rate",
-            "quantity",
-            "billing_timing",
-            "enable_proration",
-        ] {
+        for name in LINE_FIELDS {
             fields.push(format!("lines[{i}].{name}"));
         }
     }
@@ -305,10 +372,32 @@ fn contract_row(contract: &Contract) -> minijinja::Value {
                 quantity => terms.quantity.map(|q| q.normalize().to_string()),
                 timing => terms.billing_timing,
                 prorated => terms.enable_proration,
+                bucket => terms.bucket.as_ref().map(bucket_summary),
             }
         })
         .collect();
     context! { contract, lines }
+}
+
+/// "10 h included, overage 150.00, unused hours roll over once".
+fn bucket_summary(bucket: &BucketInput) -> String {
+    let included = match (bucket.included_minutes, bucket.included_units) {
+        (Some(minutes), _) => {
+            let hours = Decimal::from(minutes) / Decimal::from(60);
+            format!("{} h", hours.round_dp(2).normalize())
+        }
+        (None, Some(units)) => format!("{} units", units.normalize()),
+        (None, None) => "nothing".to_owned(),
+    };
+    let rollover = if bucket.allow_rollover {
+        ", unused allowance rolls over once"
+    } else {
+        ""
+    };
+    format!(
+        "{included} included, overage {}{rollover}",
+        money(bucket.overage_rate_cents)
+    )
 }
 
 pub async fn create(
@@ -429,5 +518,46 @@ mod tests {
             messages,
             vec!["lines[2].rate: must be an amount like 125.00"]
         );
+    }
+
+    #[test]
+    fn a_bucket_row_becomes_minutes_and_its_problems_land_in_its_cells() {
+        let form = posted(&[
+            ("client_id", "0190d1c2-0000-7000-8000-000000000001"),
+            ("starts_on", "2026-03-01"),
+            ("lines[0].kind", "bucket"),
+            (
+                "lines[0].service_id",
+                "0190d1c2-0000-7000-8000-000000000002",
+            ),
+            ("lines[0].rate", "900"),
+            ("lines[0].included_hours", "7.5"),
+            ("lines[0].overage_rate", "150"),
+            ("lines[0].allow_rollover", "on"),
+            ("lines[1].kind", "bucket"),
+            (
+                "lines[1].service_id",
+                "0190d1c2-0000-7000-8000-000000000003",
+            ),
+            ("lines[1].rate", "100"),
+            ("lines[1].included_hours", "2"),
+            ("lines[1].included_units", "500"),
+        ]);
+        let mut parse = Parse::default();
+        let (input, rows) = form.input(&mut parse);
+        let bucket = input.lines[0].bucket.clone().expect("bucket");
+        assert_eq!(bucket.included_minutes, Some(450));
+        assert_eq!(bucket.overage_rate_cents, 15_000);
+        assert!(bucket.allow_rollover);
+        assert_eq!(
+            bucket_summary(&bucket),
+            "7.5 h included, overage 150.00, unused allowance rolls over once"
+        );
+        let on_rows = |issues| issues_on_rows(issues, "lines", &rows, LINE_RENAMES);
+        let issues = parse
+            .merge(input.validate().map_err(on_rows))
+            .expect_err("the second bucket has both allowances and no overage");
+        let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
+        assert_eq!(fields, vec!["lines[1].overage_rate", "lines[1].included"]);
     }
 }

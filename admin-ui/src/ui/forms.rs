@@ -171,6 +171,10 @@ fn row_issue_field(
     let row = rows.get(index.parse::<usize>().ok()?)?;
     let tail = match tail.strip_prefix('.') {
         Some(path) => {
+            // A rename of the whole path wins over one of its first segment.
+            if let Some((_, to)) = renames.iter().find(|(from, _)| *from == path) {
+                return Some(format!("{prefix}[{row}].{to}"));
+            }
             let (name, more) = path.split_once('.').map_or((path, ""), |(n, m)| (n, m));
             let name = renames
                 .iter()

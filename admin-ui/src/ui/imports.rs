@@ -1,4 +1,4 @@
-//! The CSV import page: upload a file of clients, contacts or assets and read the
+//! The CSV import page: upload a file of clients, contacts, assets or usage and read the
 //! report. Every row is validated before anything is written, so the report either
 //! says what went in or says clearly that nothing did.
 
@@ -45,7 +45,17 @@ fn columns() -> minijinja::Value {
         clients => engine::import::CLIENT_COLUMNS,
         contacts => engine::import::CONTACT_COLUMNS,
         assets => engine::import::ASSET_COLUMNS,
+        usage => engine::import::USAGE_COLUMNS,
     }
+}
+
+/// The kinds this user may import, by name.
+fn allowed_kinds(user: &SignedIn) -> Vec<&'static str> {
+    ImportKind::ALL
+        .iter()
+        .filter(|(_, kind)| user.0.can(kind.permission()))
+        .map(|(name, _)| *name)
+        .collect()
 }
 
 fn render_page(
@@ -59,6 +69,7 @@ fn render_page(
         nav => nav(user),
         form => upload,
         columns => columns(),
+        kinds => allowed_kinds(user),
         max_mib => MAX_UPLOAD_BYTES / (1024 * 1024),
         invalid_lines => outcome.report.as_ref().map(|r| r.invalid_lines().len()),
         report => outcome.report,
@@ -70,11 +81,11 @@ fn render_page(
 }
 
 pub async fn form(State(app): State<AppState>, user: SignedIn) -> PageResult {
-    if !user.0.can(Permission::CLIENT_WRITE) {
+    let Some(first) = allowed_kinds(&user).first().copied() else {
         return forbidden_page(&app, &user, Permission::CLIENT_WRITE);
-    }
+    };
     let upload = Upload {
-        kind: "clients".into(),
+        kind: first.into(),
         ..Upload::default()
     };
     render_page(&app, &user, &upload, Outcome::default(), StatusCode::OK)
@@ -85,7 +96,7 @@ pub async fn upload(
     user: SignedIn,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> PageResult {
-    if !user.0.can(Permission::CLIENT_WRITE) {
+    if allowed_kinds(&user).is_empty() {
         return forbidden_page(&app, &user, Permission::CLIENT_WRITE);
     }
     let upload = match multipart {
@@ -107,7 +118,7 @@ pub async fn upload(
     }
     let Some(kind) = ImportKind::parse(&upload.kind) else {
         let outcome = Outcome {
-            kind_error: Some("Choose clients, contacts or assets.".into()),
+            kind_error: Some("Choose clients, contacts, assets or usage.".into()),
             ..Outcome::default()
         };
         return render_page(
@@ -118,6 +129,9 @@ pub async fn upload(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     };
+    if !user.0.can(kind.permission()) {
+        return forbidden_page(&app, &user, kind.permission());
+    }
     if upload.file.is_empty() {
         let outcome = Outcome {
             file_error: Some("Choose a CSV file (it must not be empty).".into()),

@@ -11,6 +11,7 @@ use keel_tests::TestApp;
 use serde_json::{json, Value};
 
 struct Books {
+    tenant: engine::TenantId,
     admin: String,
     tech: String,
     client_id: String,
@@ -64,6 +65,7 @@ async fn books(app: &TestApp, slug: &str) -> Books {
     )
     .await;
     Books {
+        tenant: fixture.tenant,
         admin,
         tech,
         client_id: id(&client),
@@ -570,4 +572,118 @@ async fn a_service_changes_but_keeps_the_prices_running_contracts_bill_at() {
     )
     .await;
     assert_eq!(error_fields(&dates), vec!["from"]);
+}
+
+#[tokio::test]
+async fn usage_csv_imports_all_rows_or_none_and_needs_the_billing_permission() {
+    let app = TestApp::spawn().await;
+    let b = books(&app, "usage-import").await;
+    let finance_id = app
+        .user(b.tenant, "finance@usage-import.test", "Finance")
+        .await;
+    let finance = app.api_key(b.tenant, finance_id).await;
+    let good = format!(
+        "client_name,service_name,service_id,quantity,recorded_on,note\n\
+         initech,backup storage,,12.5,2026-11-03,meter 7\n\
+         Initech,,{backup},0.000001,2026-11-04,\n\
+         Initech,Backup storage,,12.5,2026-11-03,meter 7\n",
+        backup = b.backup
+    );
+    let bad = format!(
+        "{good}Nobody Ltd,Backup storage,,1,2026-11-05,\n\
+         Initech,Remote support,,2,2026-11-05,\n\
+         Initech,Backup storage,,1e3,2026-11-05,\n\
+         Initech,Tape vault,,1,2026-11-05,\n"
+    );
+
+    let refused = json_with_status(
+        app.post_csv(&finance, "/api/v1/imports/usage", bad).await,
+        422,
+    )
+    .await;
+    let invalid: Vec<(u64, &str)> = refused["invalid"]
+        .as_array()
+        .expect("invalid")
+        .iter()
+        .map(|i| (i["line"].as_u64().unwrap(), i["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        invalid,
+        vec![
+            (5, "client_name"),
+            (6, "service_name"),
+            (7, "quantity"),
+            (8, "service_name")
+        ]
+    );
+    assert_eq!(refused["imported"], 0);
+    assert!(refused["invalid"][1]["message"]
+        .as_str()
+        .unwrap()
+        .contains("hourly service"));
+    let listed = |key: String| {
+        let app = &app;
+        async move {
+            let page = json_with_status(app.get(&key, "/api/v1/usage-records").await, 200).await;
+            let mut quantities: Vec<String> = page["data"]
+                .as_array()
+                .expect("data")
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {}",
+                        r["recorded_on"].as_str().unwrap(),
+                        r["quantity"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            quantities.sort();
+            quantities
+        }
+    };
+    assert!(
+        listed(finance.clone()).await.is_empty(),
+        "a refused file writes nothing"
+    );
+
+    json_with_status(
+        app.post_csv(&b.tech, "/api/v1/imports/usage", good.clone())
+            .await,
+        403,
+    )
+    .await;
+    json_with_status(
+        app.post_csv(&finance, "/api/v1/imports/clients", "name\nAcme\n".into())
+            .await,
+        403,
+    )
+    .await;
+
+    let report = json_with_status(
+        app.post_csv(&finance, "/api/v1/imports/usage", good).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (report["kind"].as_str(), report["imported"].as_u64()),
+        (Some("usage"), Some(3))
+    );
+    assert_eq!(
+        listed(finance.clone()).await,
+        vec![
+            "2026-11-03 12.500000",
+            "2026-11-03 12.500000",
+            "2026-11-04 0.000001"
+        ],
+        "a repeated reading is a second reading"
+    );
+    let audit = json_with_status(app.get(&b.admin, "/api/v1/audit-log?limit=200").await, 200).await;
+    let lines: Vec<u64> = audit["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter(|e| e["action"] == "usage.recorded")
+        .filter_map(|e| e["details"]["import_line"].as_u64())
+        .collect();
+    assert_eq!(lines.len(), 3, "one audit entry per imported row: {audit}");
 }
