@@ -1,4 +1,13 @@
-//! The Rhai playbook runtime: sandbox, registered functions, compile/validate and the
-//! durable interpreter used by the PlaybookRun workflow. It depends only on `engine`.
-//! Nothing is built here yet: the runtime arrives with the Playbooks issue, and the
-//! crate exists now so the workspace's dependency arrows are fixed from the start.
+//! The Rhai playbook runtime: the sandboxed engine, the action catalogue, compile
+//! and static validation with `line:column` errors, and the replaying interpreter
+//! the `PlaybookRun` workflow drives. It depends only on `engine` and does no I/O:
+//! every side effect a script asks for comes back to the caller as a [`Request`].
+
+pub mod catalogue;
+pub mod replay;
+pub mod sandbox;
+pub mod validate;
+
+pub use catalogue::{ActionSpec, FieldSpec, ACTIONS};
+pub use replay::{evaluate, Evaluation, JournalEntry, Request};
+pub use validate::{compile, CompileError, Program};
