@@ -25,6 +25,7 @@ use engine::workflows::contracts::{
     RecordSlaState, RecordSlaStateActivity, SeedAccessActivity, SeedOutcome, SeedSequencesActivity,
     SeedTicketDefaultsActivity, SlaPlan, StepRef, WriteMark, WriteMarkActivity,
 };
+use engine::workflows::contracts::{PlaybookAction, PlaybookActionActivity};
 use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -689,5 +690,60 @@ impl BillingSteps {
             Box::pin(async move { crate::billing::invoices::expire_credits(tx, today).await })
         });
         exactly_once(&self.db, &ctx, &input, "billing.expire_credits", json, work).await
+    }
+}
+
+/// `playbooks.action`: the actions of playbook runs.
+pub struct PlaybookSteps {
+    /// Application-role pool.
+    pub db: Db,
+}
+
+#[activities]
+impl PlaybookSteps {
+    /// Performs one action once per step. A refusal is recorded like a result (so
+    /// a retry answers the same refusal) with the action's writes rolled back to a
+    /// savepoint, then fails the activity without retries.
+    #[activity(definition = PlaybookActionActivity)]
+    pub async fn playbook_action(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: PlaybookAction,
+    ) -> Result<serde_json::Value, ActivityError> {
+        let json = serde_json::json!({
+            "action": input.action, "args": input.args, "dry_run": input.dry_run,
+        });
+        let step = input.step.clone();
+        let work: Work<Result<serde_json::Value, String>> = Box::new(move |tx| {
+            Box::pin(async move {
+                if input.dry_run {
+                    return Ok(Ok(input.fixture.unwrap_or_default()));
+                }
+                perform_in_savepoint(tx, &input).await
+            })
+        });
+        let reply = exactly_once(&self.db, &ctx, &step, "playbooks.action", json, work).await?;
+        reply.map_err(invalid_input)
+    }
+}
+
+async fn perform_in_savepoint(
+    tx: &mut TenantTx,
+    input: &PlaybookAction,
+) -> Result<Result<serde_json::Value, String>, DbError> {
+    use crate::playbooks::actions::{self, ActionError};
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query("SAVEPOINT playbook_action")
+        .execute(tx.conn())
+        .await?;
+    match actions::perform(tx, &input.action, &input.args, input.run_as).await {
+        Ok(value) => Ok(Ok(value)),
+        Err(ActionError::Refused(message)) => {
+            diesel::sql_query("ROLLBACK TO SAVEPOINT playbook_action")
+                .execute(tx.conn())
+                .await?;
+            Ok(Err(message))
+        }
+        Err(ActionError::Db(error)) => Err(error),
     }
 }

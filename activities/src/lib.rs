@@ -20,6 +20,7 @@ pub mod migrate;
 pub mod notifications;
 pub mod numbers;
 pub mod pagination;
+pub mod playbooks;
 pub mod ratelimit;
 pub mod records;
 pub mod runs;

@@ -1045,3 +1045,40 @@ diesel::table! {
         sent_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    playbooks (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        description -> Text,
+        trigger -> Jsonb,
+        enabled -> Bool,
+        current_version -> Int4,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    playbook_versions (tenant, playbook_id, version) {
+        tenant -> Uuid,
+        playbook_id -> Uuid,
+        version -> Int4,
+        source -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    playbook_kv (tenant, key) {
+        tenant -> Uuid,
+        key -> Text,
+        value -> Jsonb,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(playbooks, playbook_versions);

@@ -1,6 +1,7 @@
 //! The Temporal client side: starting Keel's workflows, signalling runs and waiting
 //! for results. Used by the API, the CLI and the event-driven workflow starter.
 
+use dsl::workflow::{PlaybookRun, PlaybookRunInput, PlaybookRunResult, PlaybookSignal};
 use engine::workflows::billing_cycle::{BillingCycleInput, BillingRunSummary};
 use engine::workflows::credit_expiry::CreditExpiryInput;
 use engine::workflows::invoice_delivery::InvoiceDeliveryInput;
@@ -381,6 +382,63 @@ impl Temporal {
                 WorkflowInteractionError::NotFound(_) => TemporalError::NotFound,
                 other => TemporalError::Rpc(other.to_string()),
             })
+    }
+}
+
+impl Temporal {
+    /// Starts a playbook run under `<tenant>:playbook_run:<run key>`.
+    pub async fn start_playbook_run(
+        &self,
+        input: PlaybookRunInput,
+    ) -> Result<StartedRun, TemporalError> {
+        let workflow_id = dsl::workflow::workflow_id(input.tenant, uuid::Uuid::now_v7());
+        let handle = self
+            .client
+            .start_workflow(PlaybookRun::run, input, self.start_options(&workflow_id))
+            .await
+            .map_err(|e| TemporalError::Rpc(e.to_string()))?;
+        Ok(StartedRun {
+            workflow_id,
+            run_id: handle.run_id().map(str::to_owned),
+        })
+    }
+
+    /// Hands a signal to a waiting playbook run.
+    pub async fn signal_playbook_run(
+        &self,
+        workflow_id: &str,
+        run_id: &str,
+        signal: PlaybookSignal,
+    ) -> Result<(), TemporalError> {
+        let info = WorkflowExecutionInfo::builder()
+            .namespace(self.namespace.clone())
+            .workflow_id(workflow_id)
+            .run_id(run_id)
+            .build();
+        let handle = WorkflowHandle::<Client, PlaybookRun>::new(self.client.clone(), info);
+        handle
+            .signal(
+                PlaybookRun::signal,
+                signal,
+                WorkflowSignalOptions::default(),
+            )
+            .await
+            .map_err(|e| match e {
+                WorkflowInteractionError::NotFound(_) => TemporalError::NotFound,
+                other => TemporalError::Rpc(other.to_string()),
+            })
+    }
+
+    /// Waits for a playbook run to end.
+    pub async fn playbook_run_result(
+        &self,
+        workflow_id: &str,
+    ) -> Result<PlaybookRunResult, TemporalError> {
+        self.client
+            .get_workflow_handle::<PlaybookRun>(workflow_id.to_owned())
+            .get_result(WorkflowGetResultOptions::default())
+            .await
+            .map_err(|e| TemporalError::RunFailed(e.to_string()))
     }
 }
 

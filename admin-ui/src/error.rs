@@ -7,12 +7,18 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 /// One invalid field of a request.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Default, Serialize, ToSchema)]
 pub struct FieldError {
     /// The field's path in the request, e.g. `email` or `roles[1]`.
     pub field: String,
     /// Why it is invalid.
     pub message: String,
+    /// For source code (a playbook's `source`): the 1-based line at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// For source code: the 1-based column at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
 }
 
 /// A problem document.
@@ -154,6 +160,7 @@ impl ApiError {
         Self::validation(vec![FieldError {
             field: field.to_owned(),
             message: message.into(),
+            ..Default::default()
         }])
     }
 
@@ -255,6 +262,7 @@ impl From<Vec<engine::validation::FieldIssue>> for ApiError {
                 .map(|i| FieldError {
                     field: i.field,
                     message: i.message,
+                    ..Default::default()
                 })
                 .collect(),
         )

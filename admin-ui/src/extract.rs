@@ -57,6 +57,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ApiError::validation(vec![FieldError {
             field,
             message: e.inner().to_string(),
+            ..Default::default()
         }])
     })
 }

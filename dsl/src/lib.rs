@@ -4,10 +4,13 @@
 //! every side effect a script asks for comes back to the caller as a [`Request`].
 
 pub mod catalogue;
+pub mod manifest;
 pub mod replay;
 pub mod sandbox;
 pub mod validate;
+pub mod workflow;
 
 pub use catalogue::{ActionSpec, FieldSpec, ACTIONS};
 pub use replay::{evaluate, Evaluation, JournalEntry, Request};
 pub use validate::{compile, CompileError, Program};
+pub use workflow::PlaybookRun;

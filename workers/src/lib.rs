@@ -5,8 +5,8 @@
 mod starter;
 
 use activities::durable::{
-    AssetSteps, BillingSteps, NotificationSteps, Onboarding, RunRecorder, SelfTestSteps, SlaSteps,
-    TimeSteps,
+    AssetSteps, BillingSteps, NotificationSteps, Onboarding, PlaybookSteps, RunRecorder,
+    SelfTestSteps, SlaSteps, TimeSteps,
 };
 use activities::events::consumer::{Consumer, ConsumerSettings};
 use activities::events::relay::{Relay, RelaySettings};
@@ -147,6 +147,8 @@ pub async fn run(
         .map_err(sdk)?
         .register_workflow::<InvoiceDelivery>()
         .map_err(sdk)?
+        .register_workflow::<dsl::PlaybookRun>()
+        .map_err(sdk)?
         .register_activities(RunRecorder { db: db.clone() })
         .register_activities(Onboarding { db: db.clone() })
         .register_activities(SelfTestSteps { db: db.clone() })
@@ -160,6 +162,7 @@ pub async fn run(
             db: db.clone(),
             mailer: Mailer::new(settings.mail.clone()),
         })
+        .register_activities(PlaybookSteps { db: db.clone() })
         .register_activities(notifications)
         .max_cached_workflows(1000)
         .tuner(

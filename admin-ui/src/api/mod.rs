@@ -12,6 +12,7 @@ pub mod interactions;
 pub mod invoices;
 pub mod notifications;
 pub mod pagination;
+pub mod playbooks;
 pub mod tenants;
 pub mod ticket_settings;
 pub mod tickets;
@@ -36,7 +37,7 @@ use utoipa_axum::routes;
     info(title = "Keel API", version = "1", description = "The REST API of Keel PSA. Errors are application/problem+json; lists are cursor-paginated; POSTs accept an Idempotency-Key header."),
     modifiers(&BearerAuth),
     components(schemas(Problem)),
-    tags((name = "users", description = "People of the tenant"), (name = "api-keys", description = "The caller's API keys"), (name = "audit", description = "The tenant's audit trail"), (name = "tenants", description = "Tenants (platform admins)"), (name = "workflow-runs", description = "Durable processes and their signals"), (name = "clients", description = "Clients, their locations, merges and timeline"), (name = "contacts", description = "People at clients"), (name = "interactions", description = "Calls, e-mails, meetings and notes"), (name = "assets", description = "Clients' devices, types and relationships"), (name = "imports", description = "CSV import"), (name = "tickets", description = "Tickets, comments and their SLA"), (name = "ticket-settings", description = "Statuses, priorities, boards, SLA policies, business hours"), (name = "time", description = "Time entries, timer, periods, timesheets and their approval"), (name = "billing", description = "Service catalogue, tax, contracts, usage, invoices, payments, credits, the ledger and billing runs"))
+    tags((name = "users", description = "People of the tenant"), (name = "api-keys", description = "The caller's API keys"), (name = "audit", description = "The tenant's audit trail"), (name = "tenants", description = "Tenants (platform admins)"), (name = "workflow-runs", description = "Durable processes and their signals"), (name = "clients", description = "Clients, their locations, merges and timeline"), (name = "contacts", description = "People at clients"), (name = "interactions", description = "Calls, e-mails, meetings and notes"), (name = "assets", description = "Clients' devices, types and relationships"), (name = "imports", description = "CSV import"), (name = "tickets", description = "Tickets, comments and their SLA"), (name = "ticket-settings", description = "Statuses, priorities, boards, SLA policies, business hours"), (name = "time", description = "Time entries, timer, periods, timesheets and their approval"), (name = "playbooks", description = "Durable Rhai automations, their versions, runs and the action catalogue"), (name = "billing", description = "Service catalogue, tax, contracts, usage, invoices, payments, credits, the ledger and billing runs"))
 )]
 struct ApiDoc;
 
@@ -179,6 +180,14 @@ fn documented_routes() -> OpenApiRouter<AppState> {
             .routes(routes!(time::get_timer, time::discard_timer))
             .routes(routes!(time::start_timer))
             .routes(routes!(time::stop_timer))
+            .routes(routes!(
+                playbooks::list_playbooks,
+                playbooks::create_playbook
+            ))
+            .routes(routes!(playbooks::get_playbook, playbooks::update_playbook))
+            .routes(routes!(playbooks::list_versions))
+            .routes(routes!(playbooks::start_run))
+            .routes(routes!(playbooks::list_actions))
             .routes(routes!(billing::list_services, billing::create_service))
             .routes(routes!(billing::get_service, billing::update_service))
             .routes(routes!(billing::list_regions, billing::create_region))

@@ -59,12 +59,14 @@ pub async fn create_tenant(
         errors.push(FieldError {
             field: "slug".into(),
             message: e.to_string(),
+            ..Default::default()
         });
     }
     if !(1..=200).contains(&body.name.trim().chars().count()) {
         errors.push(FieldError {
             field: "name".into(),
             message: "must be 1 to 200 characters".into(),
+            ..Default::default()
         });
     }
     let slug = match slug {

@@ -76,6 +76,7 @@ impl CreateUser {
             errors.push(FieldError {
                 field: field.into(),
                 message: message.into(),
+                ..Default::default()
             })
         };
         let email = Email::parse(&self.email);

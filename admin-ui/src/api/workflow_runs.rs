@@ -199,8 +199,11 @@ pub async fn signal_run(
     let found = runs::find_run(&mut tx, run_id).await?;
     tx.commit().await?;
     let (run, _) = found.ok_or_else(|| ApiError::not_found("workflow run"))?;
-    let note = match (WorkflowKind::parse(&run.kind), name.as_str()) {
-        (Some(WorkflowKind::SelfTest), "note") => parse_note(payload)?,
+    let signal = match (WorkflowKind::parse(&run.kind), name.as_str()) {
+        (Some(WorkflowKind::SelfTest), "note") => RunSignal::Note(parse_note(payload)?),
+        (Some(WorkflowKind::PlaybookRun), _) => {
+            RunSignal::Playbook(playbook_signal(&name, payload)?)
+        }
         _ => return Err(ApiError::not_found("signal for this workflow")),
     };
     if run.status != "running" {
@@ -210,13 +213,23 @@ pub async fn signal_run(
         )));
     }
     let temporal = app.temporal().await?;
-    temporal
-        .signal_self_test_note(&run.workflow_id, &run.run_id.to_string(), note)
-        .await
-        .map_err(|e| match e {
-            TemporalError::NotFound => ApiError::conflict("the run has already finished"),
-            other => ApiError::unavailable(other),
-        })?;
+    let (workflow_id, temporal_run) = (&run.workflow_id, run.run_id.to_string());
+    let sent = match signal {
+        RunSignal::Note(note) => {
+            temporal
+                .signal_self_test_note(workflow_id, &temporal_run, note)
+                .await
+        }
+        RunSignal::Playbook(signal) => {
+            temporal
+                .signal_playbook_run(workflow_id, &temporal_run, signal)
+                .await
+        }
+    };
+    sent.map_err(|e| match e {
+        TemporalError::NotFound => ApiError::conflict("the run has already finished"),
+        other => ApiError::unavailable(other),
+    })?;
     Ok((
         StatusCode::ACCEPTED,
         Json(SignalAccepted {
@@ -224,6 +237,41 @@ pub async fn signal_run(
             signal: name,
         }),
     ))
+}
+
+/// A signal checked for its run's kind.
+enum RunSignal {
+    Note(Note),
+    Playbook(dsl::workflow::PlaybookSignal),
+}
+
+/// A playbook waits for signals by name (`wait_for_signal("approval")`); the
+/// payload is any JSON value up to 64 KiB and is what the wait answers.
+fn playbook_signal(
+    name: &str,
+    payload: serde_json::Value,
+) -> Result<dsl::workflow::PlaybookSignal, ApiError> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid {
+        return Err(ApiError::invalid_field(
+            "name",
+            "must be 1 to 64 letters, digits, '_' or '-'",
+        ));
+    }
+    if payload.to_string().len() > 64 * 1024 {
+        return Err(ApiError::invalid_field(
+            "payload",
+            "must be at most 64 KiB as JSON",
+        ));
+    }
+    Ok(dsl::workflow::PlaybookSignal {
+        name: name.to_owned(),
+        payload,
+    })
 }
 
 fn parse_note(payload: serde_json::Value) -> Result<Note, ApiError> {
@@ -235,6 +283,7 @@ fn parse_note(payload: serde_json::Value) -> Result<Note, ApiError> {
         ApiError::validation(vec![FieldError {
             field,
             message: e.inner().to_string(),
+            ..Default::default()
         }])
     })?;
     note.validate()

@@ -563,3 +563,27 @@ contract! {
     /// missing address fails without retries.
     SendInvoiceActivity = "billing.send_invoice", SendInvoice => SentInvoice
 }
+
+/// `playbooks.action`: one action call of a playbook run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlaybookAction {
+    /// The step (`<n>-<action>`, unique per run).
+    pub step: StepRef,
+    /// The action's name in the catalogue.
+    pub action: String,
+    /// Its argument map.
+    pub args: serde_json::Value,
+    /// The user the run acts as: their permissions bound what it may do.
+    pub run_as: uuid::Uuid,
+    /// A dry run records the call and answers `fixture` without executing it.
+    pub dry_run: bool,
+    /// The dry-run answer.
+    pub fixture: Option<serde_json::Value>,
+}
+
+contract! {
+    /// Runs one playbook action once per step; a refused call (bad arguments, a
+    /// missing permission, a missing record) fails without retries and the script
+    /// sees it as a catchable error.
+    PlaybookActionActivity = "playbooks.action", PlaybookAction => serde_json::Value
+}

@@ -68,6 +68,8 @@ pub enum WorkflowKind {
     CreditExpiry,
     /// One invoice e-mailed as a PDF ([`InvoiceDelivery`]).
     InvoiceDelivery,
+    /// One run of a tenant's Rhai playbook (the workflow lives in the `dsl` crate).
+    PlaybookRun,
 }
 
 impl WorkflowKind {
@@ -84,6 +86,7 @@ impl WorkflowKind {
             WorkflowKind::BillingCycle => "billing_cycle",
             WorkflowKind::CreditExpiry => "credit_expiry",
             WorkflowKind::InvoiceDelivery => "invoice_delivery",
+            WorkflowKind::PlaybookRun => "playbook_run",
         }
     }
 
@@ -100,6 +103,7 @@ impl WorkflowKind {
             WorkflowKind::BillingCycle,
             WorkflowKind::CreditExpiry,
             WorkflowKind::InvoiceDelivery,
+            WorkflowKind::PlaybookRun,
         ]
         .into_iter()
         .find(|k| k.name() == name)
@@ -118,6 +122,7 @@ impl WorkflowKind {
             WorkflowKind::BillingCycle => "BillingCycle",
             WorkflowKind::CreditExpiry => "CreditExpiry",
             WorkflowKind::InvoiceDelivery => "InvoiceDelivery",
+            WorkflowKind::PlaybookRun => "PlaybookRun",
         }
     }
 

@@ -1,0 +1,272 @@
+//! Playbooks as stored: the playbook row and its immutable versions. Saving new
+//! source adds a version; a run pins the version it started with.
+
+pub mod actions;
+
+use crate::audit::{self, AuditEntry};
+use crate::db::{DbError, TenantTx};
+use crate::pagination::{Page, PageRequest};
+use crate::records::RecordError;
+use crate::schema::{playbook_versions, playbooks};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use dsl::manifest::PlaybookDraft;
+use serde::Serialize;
+use uuid::Uuid;
+
+/// A playbook.
+#[derive(Clone, Debug, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = playbooks)]
+pub struct Playbook {
+    /// Id.
+    pub id: Uuid,
+    /// Name, unique in the tenant.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// What starts it (`{"kind": "manual"}`: from the UI or the API).
+    #[schema(value_type = Object)]
+    pub trigger: serde_json::Value,
+    /// Whether it may run.
+    pub enabled: bool,
+    /// The version new runs take.
+    #[serde(rename = "version")]
+    pub current_version: i32,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+    /// Last changed at.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A playbook with the source of its current version.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct PlaybookDetail {
+    /// The playbook.
+    #[serde(flatten)]
+    pub playbook: Playbook,
+    /// The current version's source.
+    pub source: String,
+}
+
+/// One saved version.
+#[derive(Clone, Debug, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = playbook_versions)]
+pub struct PlaybookVersion {
+    /// 1, 2, …
+    pub version: i32,
+    /// Its source.
+    pub source: String,
+    /// Who saved it.
+    pub created_by: Option<Uuid>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+async fn name_taken(tx: &mut TenantTx, name: &str, except: Option<Uuid>) -> Result<bool, DbError> {
+    let lower = diesel::dsl::sql::<diesel::sql_types::Text>("lower(name)");
+    let mut query = playbooks::table
+        .filter(lower.eq(name.to_lowercase()))
+        .select(playbooks::id)
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(playbooks::id.ne(id));
+    }
+    Ok(query.first::<Uuid>(tx.conn()).await.optional()?.is_some())
+}
+
+async fn insert_version(
+    tx: &mut TenantTx,
+    id: Uuid,
+    version: i32,
+    source: &str,
+    actor: Option<Uuid>,
+) -> Result<(), DbError> {
+    diesel::insert_into(playbook_versions::table)
+        .values((
+            playbook_versions::tenant.eq(tx.tenant().0),
+            playbook_versions::playbook_id.eq(id),
+            playbook_versions::version.eq(version),
+            playbook_versions::source.eq(source),
+            playbook_versions::created_by.eq(actor),
+        ))
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Creates a playbook with its version 1. The draft's source has compiled.
+pub async fn create_playbook(
+    tx: &mut TenantTx,
+    draft: &PlaybookDraft,
+    actor: Option<Uuid>,
+) -> Result<PlaybookDetail, RecordError> {
+    let name = draft.name.clone().unwrap_or_default();
+    let source = draft.source.clone().unwrap_or_default();
+    if name_taken(tx, &name, None).await? {
+        return Err(RecordError::field(
+            "name",
+            format!("a playbook is already named {name:?}"),
+        ));
+    }
+    let id = Uuid::now_v7();
+    diesel::insert_into(playbooks::table)
+        .values((
+            playbooks::tenant.eq(tx.tenant().0),
+            playbooks::id.eq(id),
+            playbooks::name.eq(&name),
+            playbooks::description.eq(draft.description.clone().unwrap_or_default()),
+            playbooks::enabled.eq(draft.enabled.unwrap_or(true)),
+            playbooks::current_version.eq(1),
+            playbooks::created_by.eq(actor),
+        ))
+        .execute(tx.conn())
+        .await
+        .map_err(DbError::from)?;
+    insert_version(tx, id, 1, &source, actor).await?;
+    record(
+        tx,
+        actor,
+        "playbook.created",
+        id,
+        serde_json::json!({ "name": name, "version": 1 }),
+    )
+    .await?;
+    find_playbook(tx, id)
+        .await?
+        .ok_or(RecordError::NotFound("playbook"))
+}
+
+/// Changes a playbook; new source becomes the next version.
+pub async fn update_playbook(
+    tx: &mut TenantTx,
+    id: Uuid,
+    draft: &PlaybookDraft,
+    actor: Option<Uuid>,
+) -> Result<PlaybookDetail, RecordError> {
+    let current: Playbook = playbooks::table
+        .find((tx.tenant().0, id))
+        .select(Playbook::as_select())
+        .for_update()
+        .first(tx.conn())
+        .await
+        .optional()
+        .map_err(DbError::from)?
+        .ok_or(RecordError::NotFound("playbook"))?;
+    if let Some(name) = &draft.name {
+        if name_taken(tx, name, Some(id)).await? {
+            return Err(RecordError::field(
+                "name",
+                format!("a playbook is already named {name:?}"),
+            ));
+        }
+    }
+    let mut version = current.current_version;
+    if let Some(source) = &draft.source {
+        let unchanged = version_source(tx, id, version).await?.as_deref() == Some(source.as_str());
+        if !unchanged {
+            version += 1;
+            insert_version(tx, id, version, source, actor).await?;
+        }
+    }
+    diesel::update(playbooks::table.find((tx.tenant().0, id)))
+        .set((
+            playbooks::name.eq(draft.name.clone().unwrap_or(current.name)),
+            playbooks::description.eq(draft.description.clone().unwrap_or(current.description)),
+            playbooks::enabled.eq(draft.enabled.unwrap_or(current.enabled)),
+            playbooks::current_version.eq(version),
+            playbooks::updated_at.eq(Utc::now()),
+        ))
+        .execute(tx.conn())
+        .await
+        .map_err(DbError::from)?;
+    record(
+        tx,
+        actor,
+        "playbook.updated",
+        id,
+        serde_json::json!({ "version": version }),
+    )
+    .await?;
+    find_playbook(tx, id)
+        .await?
+        .ok_or(RecordError::NotFound("playbook"))
+}
+
+async fn record(
+    tx: &mut TenantTx,
+    actor: Option<Uuid>,
+    action: &str,
+    id: Uuid,
+    details: serde_json::Value,
+) -> Result<(), DbError> {
+    audit::record(
+        tx,
+        AuditEntry {
+            actor,
+            action,
+            resource: "playbook",
+            resource_id: Some(id),
+            details,
+        },
+    )
+    .await
+}
+
+/// A playbook with its current source.
+pub async fn find_playbook(tx: &mut TenantTx, id: Uuid) -> Result<Option<PlaybookDetail>, DbError> {
+    let found: Option<Playbook> = playbooks::table
+        .find((tx.tenant().0, id))
+        .select(Playbook::as_select())
+        .first(tx.conn())
+        .await
+        .optional()?;
+    let Some(playbook) = found else {
+        return Ok(None);
+    };
+    let source = version_source(tx, id, playbook.current_version)
+        .await?
+        .unwrap_or_default();
+    Ok(Some(PlaybookDetail { playbook, source }))
+}
+
+/// The source of one version.
+pub async fn version_source(
+    tx: &mut TenantTx,
+    id: Uuid,
+    version: i32,
+) -> Result<Option<String>, DbError> {
+    Ok(playbook_versions::table
+        .find((tx.tenant().0, id, version))
+        .select(playbook_versions::source)
+        .first(tx.conn())
+        .await
+        .optional()?)
+}
+
+/// Every version of a playbook, newest first.
+pub async fn list_versions(tx: &mut TenantTx, id: Uuid) -> Result<Vec<PlaybookVersion>, DbError> {
+    Ok(playbook_versions::table
+        .filter(playbook_versions::playbook_id.eq(id))
+        .order(playbook_versions::version.desc())
+        .select(PlaybookVersion::as_select())
+        .load(tx.conn())
+        .await?)
+}
+
+/// Playbooks, newest first.
+pub async fn list_playbooks(
+    tx: &mut TenantTx,
+    page: PageRequest,
+) -> Result<Page<Playbook>, DbError> {
+    let mut query = playbooks::table
+        .select(Playbook::as_select())
+        .order(playbooks::id.desc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(playbooks::id.lt(after));
+    }
+    let rows = query.load(tx.conn()).await?;
+    Ok(Page::from_overfetch(rows, page.limit, |p| p.id))
+}

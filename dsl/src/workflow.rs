@@ -1,0 +1,275 @@
+//! PlaybookRun: one run of a playbook version, made durable by replay. The
+//! workflow evaluates the script (see [`crate::replay`]) and carries out each
+//! request it stops on: an action becomes the `playbooks.action` activity, `sleep`
+//! a timer, `wait_for_signal` a wait on the `signal` signal with a timer, `now` the
+//! workflow clock and `uuid` the workflow's deterministic randomness. Each answer
+//! goes into the journal and the script is evaluated again, so a worker that dies
+//! anywhere is replaced by one that rebuilds the journal from history, repeating no
+//! side effect. History stays bounded because a run makes at most
+//! [`crate::replay::MAX_DURABLE_CALLS`] durable calls.
+//!
+//! Workflow id `<tenant>:playbook_run:<run key>`; query `state`.
+
+use crate::catalogue;
+use crate::replay::{evaluate, Evaluation, JournalEntry, Request};
+use crate::validate::compile;
+use chrono::{DateTime, SecondsFormat, Utc};
+use engine::workflows::contracts::{PlaybookAction, PlaybookActionActivity};
+use engine::workflows::{database_write_options, run_record, WorkflowKind};
+use engine::TenantId;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::workflows::select;
+use temporalio_sdk::{SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult};
+use uuid::Uuid;
+
+/// The workflow id of a run.
+pub fn workflow_id(tenant: TenantId, run_key: Uuid) -> String {
+    WorkflowKind::PlaybookRun.workflow_id(tenant, &run_key.to_string())
+}
+
+/// What a run executes: the pinned version's source travels in the input, so
+/// history alone can replay the run whatever happens to the playbook later.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlaybookRunInput {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The playbook.
+    pub playbook_id: Uuid,
+    /// The version run.
+    pub version: i32,
+    /// That version's source.
+    pub source: String,
+    /// The script's `input`.
+    pub input: Value,
+    /// Record actions and answer fixtures instead of executing them.
+    pub dry_run: bool,
+    /// Dry-run answers by action name (default: the catalogue's fixture).
+    #[serde(default)]
+    pub fixtures: BTreeMap<String, Value>,
+    /// The user the run acts as.
+    pub run_as: Uuid,
+    /// What started it (`manual`, `api`, `event:ticket.created`, `schedule`, `webhook`).
+    pub trigger: String,
+}
+
+/// A signal to a waiting script.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlaybookSignal {
+    /// The name the script waits for.
+    pub name: String,
+    /// What `wait_for_signal` answers.
+    #[serde(default)]
+    pub payload: Value,
+}
+
+/// What the `state` query answers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlaybookRunView {
+    /// `running`, `sleeping`, `waiting` (for a signal), `finished` or `failed`.
+    pub state: String,
+    /// The signal waited for, while waiting.
+    pub waiting_for: Option<String>,
+    /// Durable calls answered so far.
+    pub steps: usize,
+    /// Lines the script printed.
+    pub logs: Vec<String>,
+}
+
+/// What a finished run answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlaybookRunResult {
+    /// The script's last value.
+    pub result: Value,
+    /// Lines it printed.
+    pub logs: Vec<String>,
+    /// Durable calls it made.
+    pub steps: usize,
+    /// Whether it was a dry run.
+    pub dry_run: bool,
+}
+
+/// One run of a tenant's playbook.
+#[workflow]
+pub struct PlaybookRun {
+    input: PlaybookRunInput,
+    signals: Vec<PlaybookSignal>,
+    view: PlaybookRunView,
+}
+
+#[workflow_methods]
+impl PlaybookRun {
+    #[init]
+    fn new(_ctx: &WorkflowContextView, input: PlaybookRunInput) -> Self {
+        PlaybookRun {
+            input,
+            signals: Vec::new(),
+            view: PlaybookRunView {
+                state: "running".into(),
+                ..PlaybookRunView::default()
+            },
+        }
+    }
+
+    /// Runs the script to its end.
+    #[run(name = "PlaybookRun")]
+    pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<PlaybookRunResult> {
+        let input = ctx.state(|s| s.input.clone());
+        run_record::open(ctx, input.tenant, WorkflowKind::PlaybookRun, &input).await?;
+        let outcome = Self::execute(ctx, &input).await;
+        ctx.state_mut(|s| {
+            s.view.state = if outcome.is_ok() {
+                "finished"
+            } else {
+                "failed"
+            }
+            .into();
+            s.view.waiting_for = None;
+        });
+        run_record::close(ctx, input.tenant, outcome).await
+    }
+
+    /// Delivers a signal to the script (kept until a `wait_for_signal` takes it).
+    #[signal]
+    pub fn signal(&mut self, _ctx: &mut SyncWorkflowContext<Self>, signal: PlaybookSignal) {
+        self.signals.push(signal);
+    }
+
+    /// Where the run stands.
+    #[query]
+    pub fn state(&self, _ctx: &WorkflowContextView) -> PlaybookRunView {
+        self.view.clone()
+    }
+}
+
+impl PlaybookRun {
+    async fn execute(
+        ctx: &WorkflowContext<Self>,
+        input: &PlaybookRunInput,
+    ) -> Result<PlaybookRunResult, String> {
+        let program = compile(&input.source).map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            format!("the playbook does not compile: {}", lines.join("; "))
+        })?;
+        let mut journal: Vec<JournalEntry> = Vec::new();
+        loop {
+            match evaluate(&program, &input.input, &journal) {
+                Evaluation::Finished { result, logs } => {
+                    return Ok(PlaybookRunResult {
+                        result,
+                        logs,
+                        steps: journal.len(),
+                        dry_run: input.dry_run,
+                    })
+                }
+                Evaluation::Failed { error, logs } => {
+                    ctx.state_mut(|s| s.view.logs = logs);
+                    return Err(error);
+                }
+                Evaluation::Suspended { request, logs } => {
+                    ctx.state_mut(|s| {
+                        s.view.logs = logs;
+                        s.view.steps = journal.len();
+                    });
+                    let outcome = Self::fulfill(ctx, input, journal.len(), &request).await?;
+                    journal.push(JournalEntry {
+                        call: request.call(),
+                        outcome,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Carries out one request; `Err` only when the run itself cannot go on.
+    async fn fulfill(
+        ctx: &WorkflowContext<Self>,
+        input: &PlaybookRunInput,
+        index: usize,
+        request: &Request,
+    ) -> Result<Result<Value, String>, String> {
+        match request {
+            Request::Action { name, args } => Ok(Self::act(ctx, input, index, name, args).await),
+            Request::Sleep { seconds } => {
+                ctx.state_mut(|s| s.view.state = "sleeping".into());
+                ctx.timer(Duration::from_secs((*seconds).max(1))).await;
+                ctx.state_mut(|s| s.view.state = "running".into());
+                Ok(Ok(Value::Null))
+            }
+            Request::WaitForSignal {
+                name,
+                timeout_seconds,
+            } => Ok(Ok(Self::wait(ctx, name, *timeout_seconds).await)),
+            Request::Now => {
+                let now = ctx
+                    .workflow_time()
+                    .map(DateTime::<Utc>::from)
+                    .ok_or("no workflow time")?;
+                Ok(Ok(Value::String(
+                    now.to_rfc3339_opts(SecondsFormat::Secs, true),
+                )))
+            }
+            Request::Uuid => Ok(Ok(Value::String(ctx.uuid4()))),
+        }
+    }
+
+    async fn act(
+        ctx: &WorkflowContext<Self>,
+        input: &PlaybookRunInput,
+        index: usize,
+        name: &str,
+        args: &Value,
+    ) -> Result<Value, String> {
+        let fixture = input.dry_run.then(|| {
+            input.fixtures.get(name).cloned().unwrap_or_else(|| {
+                catalogue::action(name)
+                    .and_then(|a| serde_json::from_str(a.fixture).ok())
+                    .unwrap_or(Value::Null)
+            })
+        });
+        let call = PlaybookAction {
+            step: run_record::step_ref(ctx, input.tenant, &format!("{:03}-{name}", index + 1)),
+            action: name.to_owned(),
+            args: args.clone(),
+            run_as: input.run_as,
+            dry_run: input.dry_run,
+            fixture,
+        };
+        ctx.execute_activity(PlaybookActionActivity, call, database_write_options())
+            .await
+            .map_err(|e| match e.cause() {
+                Some(cause) => cause.to_string(),
+                None => e.to_string(),
+            })
+    }
+
+    /// The payload of the first `name` signal, waiting at most `timeout_seconds`;
+    /// null on timeout.
+    async fn wait(ctx: &WorkflowContext<Self>, name: &str, timeout_seconds: Option<u64>) -> Value {
+        ctx.state_mut(|s| {
+            s.view.state = "waiting".into();
+            s.view.waiting_for = Some(name.to_owned());
+        });
+        let arrived = |s: &PlaybookRun| s.signals.iter().any(|signal| signal.name == name);
+        let signalled = match timeout_seconds {
+            None => ctx.wait_condition(arrived).await.is_ok(),
+            Some(seconds) => select! {
+                _ = ctx.timer(Duration::from_secs(seconds.max(1))) => false,
+                _ = ctx.wait_condition(arrived) => true,
+            },
+        };
+        ctx.state_mut(|s| {
+            s.view.state = "running".into();
+            s.view.waiting_for = None;
+            if !signalled && !s.signals.iter().any(|signal| signal.name == name) {
+                return Value::Null;
+            }
+            let at = s.signals.iter().position(|signal| signal.name == name);
+            at.map(|i| s.signals.remove(i).payload)
+                .unwrap_or(Value::Null)
+        })
+    }
+}
