@@ -85,7 +85,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         writes: true,
         fields: &[
             field("title", Text, true, "The ticket's title."),
-            field("client_id", Id, false, "The client it is for."),
+            field("client_id", Id, true, "The client it is for."),
             field(
                 "description",
                 Text,
@@ -134,6 +134,7 @@ pub const ACTIONS: &[ActionSpec] = &[
                 false,
                 "Only open (true) or closed (false) tickets.",
             ),
+            field("assigned_to", Id, false, "Only this technician's."),
             field("text", Text, false, "Title or description contains this."),
             field("limit", Integer, false, "1 to 50 (default 20)."),
         ],

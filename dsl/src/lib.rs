@@ -7,6 +7,8 @@ pub mod catalogue;
 pub mod manifest;
 pub mod replay;
 pub mod sandbox;
+pub mod testing;
+pub mod triggers;
 pub mod validate;
 pub mod workflow;
 

@@ -1,6 +1,7 @@
 //! A playbook as an author submits it: name, description, whether it may run, and
 //! the source, which must compile before anything is saved.
 
+use crate::triggers::Trigger;
 use crate::validate::{compile, CompileError};
 use engine::validation::{optional_text, FieldIssue, Issues};
 use serde::Deserialize;
@@ -22,6 +23,9 @@ pub struct PlaybookInput {
     /// Whether it may run (default true).
     #[serde(default)]
     pub enabled: Option<bool>,
+    /// What starts it (default `{"kind": "manual"}`).
+    #[serde(default)]
+    pub trigger: Option<Trigger>,
 }
 
 /// A checked input: what to store.
@@ -35,6 +39,8 @@ pub struct PlaybookDraft {
     pub source: Option<String>,
     /// Enabled flag.
     pub enabled: Option<bool>,
+    /// Trigger, checked.
+    pub trigger: Option<Trigger>,
 }
 
 /// Why an input is refused.
@@ -71,12 +77,18 @@ impl PlaybookInput {
         if source.is_some_and(|s| s.contains('\0')) {
             issues.add("source", "must not contain the NUL character (U+0000)");
         }
+        if let Some(trigger) = &self.trigger {
+            if let Err(message) = trigger.validate(engine::DomainEvent::TYPE_NAMES) {
+                issues.add("trigger", message);
+            }
+        }
         let draft = issues
             .finish(|| PlaybookDraft {
                 name,
                 description,
                 source: source.map(str::to_owned),
                 enabled: self.enabled,
+                trigger: self.trigger.clone(),
             })
             .map_err(PlaybookInputError::Fields)?;
         if let Some(source) = &draft.source {

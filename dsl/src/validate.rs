@@ -236,7 +236,7 @@ mod tests {
                       fn helper(x) { x.len() + to_upper(\"a\").len() }\n\
                       helper(\"abc\");\n";
         let errors = problems(source);
-        assert_eq!(errors.len(), 5, "{errors:#?}");
+        assert_eq!(errors.len(), 6, "{errors:#?}");
         assert!(errors[0].starts_with("1:") && errors[0].contains("no field \"titel\""));
         assert!(errors
             .iter()
@@ -254,7 +254,8 @@ mod tests {
 
     #[test]
     fn a_clean_script_compiles() {
-        let source = "let t = create_ticket(#{ title: `Alert ${input.name}` });\n\
+        let source =
+            "let t = create_ticket(#{ title: `Alert ${input.name}`, client_id: input.client });\n\
                       sleep(\"2h\");\n\
                       let answer = wait_for_signal(\"approval\", \"3d\");\n\
                       if answer != () { add_comment(#{ ticket_id: t.id, body: answer.note }); }\n\

@@ -4,6 +4,7 @@
 mod billing;
 mod commands;
 mod config;
+mod playbook;
 mod stack;
 
 use anyhow::Result;
@@ -50,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         action: ApiKeyAction,
     },
+    /// Playbooks: test one offline.
+    Playbook {
+        #[command(subcommand)]
+        action: PlaybookAction,
+    },
     /// Billing runs, schedules and reconciliation.
     Billing {
         #[command(subcommand)]
@@ -67,6 +73,20 @@ enum Command {
         /// Import the valid rows and report the invalid ones.
         #[arg(long)]
         skip_invalid: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PlaybookAction {
+    /// Run a playbook offline against fixtures (no database, no Temporal) and
+    /// check its expectations; prints each durable call.
+    Test {
+        /// The Rhai source.
+        file: std::path::PathBuf,
+        /// A JSON test case or a list of them (input, action answers, signals,
+        /// expectations); none runs it once with catalogue fixtures.
+        #[arg(long)]
+        fixtures: Option<std::path::PathBuf>,
     },
 }
 
@@ -178,6 +198,9 @@ async fn main() -> Result<()> {
         Command::ApiKey {
             action: ApiKeyAction::Create { tenant, user, name },
         } => commands::create_api_key(&config, &tenant, &user, &name).await,
+        Command::Playbook {
+            action: PlaybookAction::Test { file, fixtures },
+        } => playbook::test(&file, fixtures.as_deref()),
         Command::Billing { action } => match action {
             BillingAction::Run {
                 tenant,

@@ -62,6 +62,13 @@ pub async fn perform(
         .ok_or_else(|| ActionError::Refused(format!("no action named {action}")))?;
     dsl::replay::check_fields(spec, args)
         .map_err(|m| ActionError::Refused(format!("{action}(): {m}")))?;
+    // PostgreSQL text and jsonb cannot hold U+0000: refuse it rather than fail
+    // the transaction and retry.
+    if args.to_string().contains("\\u0000") {
+        return Err(ActionError::Refused(format!(
+            "{action}(): text must not contain the NUL character (U+0000)"
+        )));
+    }
     require_permission(tx, run_as, spec.permission.name).await?;
     match action {
         "create_ticket" => create_ticket(tx, args, run_as).await,
@@ -154,6 +161,10 @@ async fn find_tickets(tx: &mut TenantTx, args: &Value) -> Result<Value, ActionEr
             .get("status")
             .and_then(Value::as_str)
             .map(str::to_owned),
+        assigned_to: args
+            .get("assigned_to")
+            .and_then(Value::as_str)
+            .and_then(|t| Uuid::try_parse(t).ok()),
         open_only: open == Some(true),
         search,
         ..TicketFilter::default()

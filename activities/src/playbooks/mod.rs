@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use dsl::manifest::PlaybookDraft;
+use dsl::triggers::Trigger;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -117,6 +118,7 @@ pub async fn create_playbook(
             playbooks::name.eq(&name),
             playbooks::description.eq(draft.description.clone().unwrap_or_default()),
             playbooks::enabled.eq(draft.enabled.unwrap_or(true)),
+            playbooks::trigger.eq(trigger_json(draft.trigger.clone().unwrap_or_default())),
             playbooks::current_version.eq(1),
             playbooks::created_by.eq(actor),
         ))
@@ -174,6 +176,7 @@ pub async fn update_playbook(
             playbooks::name.eq(draft.name.clone().unwrap_or(current.name)),
             playbooks::description.eq(draft.description.clone().unwrap_or(current.description)),
             playbooks::enabled.eq(draft.enabled.unwrap_or(current.enabled)),
+            playbooks::trigger.eq(draft.trigger.clone().map_or(current.trigger, trigger_json)),
             playbooks::current_version.eq(version),
             playbooks::updated_at.eq(Utc::now()),
         ))
@@ -191,6 +194,66 @@ pub async fn update_playbook(
     find_playbook(tx, id)
         .await?
         .ok_or(RecordError::NotFound("playbook"))
+}
+
+fn trigger_json(trigger: Trigger) -> serde_json::Value {
+    serde_json::to_value(trigger).unwrap_or_else(|_| serde_json::json!({"kind": "manual"}))
+}
+
+/// An enabled playbook an event starts.
+#[derive(Clone, Debug)]
+pub struct Subscriber {
+    /// The playbook.
+    pub id: Uuid,
+    /// Its current version.
+    pub version: i32,
+    /// That version's source.
+    pub source: String,
+    /// The event filter, if any.
+    pub filter: Option<String>,
+    /// Who runs it: its author.
+    pub run_as: Option<Uuid>,
+}
+
+/// The enabled playbooks triggered by events of `event_type`.
+pub async fn event_subscribers(
+    tx: &mut TenantTx,
+    event_type: &str,
+) -> Result<Vec<Subscriber>, DbError> {
+    let kind = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+        "playbooks.trigger ->> 'kind'",
+    );
+    let event = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+        "playbooks.trigger ->> 'event'",
+    );
+    let rows: Vec<(Uuid, i32, String, serde_json::Value, Option<Uuid>)> = playbooks::table
+        .inner_join(
+            playbook_versions::table.on(playbook_versions::playbook_id
+                .eq(playbooks::id)
+                .and(playbook_versions::version.eq(playbooks::current_version))),
+        )
+        .filter(playbooks::enabled.eq(true))
+        .filter(kind.eq("event"))
+        .filter(event.eq(event_type))
+        .select((
+            playbooks::id,
+            playbooks::current_version,
+            playbook_versions::source,
+            playbooks::trigger,
+            playbooks::created_by,
+        ))
+        .load(tx.conn())
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, version, source, trigger, run_as)| Subscriber {
+            id,
+            version,
+            source,
+            filter: trigger["filter"].as_str().map(str::to_owned),
+            run_as,
+        })
+        .collect())
 }
 
 async fn record(

@@ -202,10 +202,23 @@ pub async fn start_run(
     if !input.is_object() {
         return Err(ApiError::invalid_field("input", "must be an object"));
     }
+    if input.to_string().contains("\\u0000") {
+        return Err(ApiError::invalid_field(
+            "input",
+            "must not contain the NUL character (U+0000)",
+        ));
+    }
     if input.to_string().len() > MAX_INPUT_BYTES {
         return Err(ApiError::invalid_field(
             "input",
             "must be at most 64 KiB as JSON",
+        ));
+    }
+    let fixtures_json = serde_json::to_string(&body.fixtures).unwrap_or_default();
+    if fixtures_json.contains("\\u0000") || fixtures_json.len() > MAX_INPUT_BYTES {
+        return Err(ApiError::invalid_field(
+            "fixtures",
+            "must be at most 64 KiB as JSON, without the NUL character",
         ));
     }
     if let Some(name) = body

@@ -262,6 +262,12 @@ fn playbook_signal(
             "must be 1 to 64 letters, digits, '_' or '-'",
         ));
     }
+    if payload.to_string().contains("\\u0000") {
+        return Err(ApiError::invalid_field(
+            "payload",
+            "must not contain the NUL character (U+0000)",
+        ));
+    }
     if payload.to_string().len() > 64 * 1024 {
         return Err(ApiError::invalid_field(
             "payload",

@@ -3,7 +3,7 @@
 //! with their SLA, the ticket settings (SLA policies, business hours, boards), and
 //! time (my week with its timer, timesheets, the team approvals page), and billing
 //! (dashboard, invoices and their review, contracts, the catalogue, a client's
-//! balance and credits).
+//! balance and credits), and playbooks (the editor, versions, runs and signals).
 //! Pages are minijinja templates compiled into the binary; forms carry CSRF tokens.
 
 mod asset_detail;
@@ -25,6 +25,7 @@ mod lookups;
 mod notification_settings;
 mod notifications;
 mod pages;
+mod playbooks;
 #[cfg(test)]
 mod render_tests;
 mod runs;
@@ -146,6 +147,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "time_approvals.html",
         include_str!("../../templates/time_approvals.html"),
     ),
+    (
+        "playbooks.html",
+        include_str!("../../templates/playbooks.html"),
+    ),
+    (
+        "playbook.html",
+        include_str!("../../templates/playbook.html"),
+    ),
 ];
 
 /// The compiled page templates.
@@ -175,6 +184,13 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/runs", get(runs::runs))
         .route("/runs/self-test", post(runs::start_self_test))
         .route("/runs/{run_id}", get(runs::run))
+        .route("/runs/{run_id}/signal", post(runs::signal))
+        .route("/playbooks", get(playbooks::list).post(playbooks::create))
+        .route(
+            "/playbooks/{id}",
+            get(playbooks::editor).post(playbooks::save),
+        )
+        .route("/playbooks/{id}/runs", post(playbooks::start_run))
         .route("/clients", get(clients::list).post(clients::create))
         .route("/clients/new", get(clients::new_form))
         .route("/clients/{id}", get(client_detail::detail))

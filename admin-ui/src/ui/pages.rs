@@ -40,6 +40,7 @@ pub(super) fn nav(user: &SignedIn) -> minijinja::Value {
         can_log_time => user.0.can(Permission::TIME_ENTRY_WRITE),
         can_approve_time => user.0.can(Permission::TIMESHEET_APPROVE),
         can_read_billing => user.0.can(Permission::BILLING_READ),
+        can_read_playbooks => user.0.can(Permission::PLAYBOOK_READ),
         unread => user.1,
     }
 }

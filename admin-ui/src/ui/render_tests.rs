@@ -1240,7 +1240,7 @@ fn the_contract_form_keeps_its_rows_and_marks_a_bad_rate() {
         !html.contains("Old thing"),
         "archived services are not offered: {html}"
     );
-    assert_eq!(html.matches(r#"name="lines[3]."#).count(), 6, "{html}");
+    assert_eq!(html.matches(r#"name="lines[3]."#).count(), 10, "{html}");
 }
 
 #[test]

@@ -30,7 +30,7 @@ fn drive(
 }
 
 const APPROVAL: &str = r#"
-let t = create_ticket(#{ title: `Disk full on ${input.host}` });
+let t = create_ticket(#{ title: `Disk full on ${input.host}`, client_id: "0190d1c2-0000-7000-8000-0000000000c1" });
 sleep("2h");
 let answer = wait_for_signal("approval", "3d");
 if answer == () { fail("nobody approved"); }
@@ -67,7 +67,7 @@ fn each_durable_call_is_asked_for_once_in_order_and_replay_repeats_none() {
         requests[0],
         Request::Action {
             name: "create_ticket".into(),
-            args: json!({"title": "Disk full on srv1"})
+            args: json!({"title": "Disk full on srv1", "client_id": "0190d1c2-0000-7000-8000-0000000000c1"})
         }
     );
     assert_eq!(requests[1], Request::Sleep { seconds: 7200 });
@@ -114,7 +114,7 @@ fn try_catch_sees_action_errors_but_can_never_swallow_a_suspension() {
     let program = program(
         r#"
         let outcome = "created";
-        try { create_ticket(#{ title: "x" }); } catch (e) { outcome = `refused: ${e}`; }
+        try { create_ticket(#{ title: "x", client_id: "0190d1c2-0000-7000-8000-0000000000c1" }); } catch (e) { outcome = `refused: ${e}`; }
         let waited = "caught";
         try { sleep(5); waited = "slept"; } catch { }
         [outcome, waited]
@@ -136,11 +136,11 @@ fn try_catch_sees_action_errors_but_can_never_swallow_a_suspension() {
 
 #[test]
 fn a_changed_script_is_caught_rather_than_misread() {
-    let first = program("create_ticket(#{ title: \"a\" }); sleep(1);");
+    let first = program("create_ticket(#{ title: \"a\", client_id: \"0190d1c2-0000-7000-8000-0000000000c1\" }); sleep(1);");
     let (_, journal, _) = drive(&first, json!({}), |_| {
         Ok(json!({"id": "0190d1c2-0000-7000-8000-00000000000b"}))
     });
-    let changed = program("sleep(1); create_ticket(#{ title: \"a\" });");
+    let changed = program("sleep(1); create_ticket(#{ title: \"a\", client_id: \"0190d1c2-0000-7000-8000-0000000000c1\" });");
     let Evaluation::Failed { error, .. } = evaluate(&changed, &json!({}), &journal) else {
         panic!("diverged")
     };

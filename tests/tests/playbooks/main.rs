@@ -191,8 +191,8 @@ async fn hostile_scripts_fail_their_run_and_leave_the_worker_healthy() {
         ("Undefined", "let f = Fn(\"nowhere\"); f.call()", "nowhere"),
         (
             "Refused",
-            "create_ticket(#{ title: \"No client\" })",
-            "client_id",
+            "create_ticket(#{ title: \"x\", client_id: \"0190d1c2-0000-7000-8000-00000000dead\" })",
+            "client",
         ),
     ];
     let mut runs = Vec::new();
@@ -272,4 +272,50 @@ async fn killing_the_worker_during_the_sleep_and_the_wait_repeats_no_side_effect
         .filter_map(|c| c["body"].as_str())
         .collect();
     assert_eq!(bodies, vec!["Approved by Dana"], "exactly one comment");
+}
+
+#[test]
+fn keel_playbook_test_runs_the_shipped_library_and_names_compile_errors() {
+    use std::process::Command;
+    let library = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../playbooks");
+    let keel = |args: &[&std::ffi::OsStr]| {
+        Command::new(keel_tests::worker::keel_binary())
+            .args(["playbook", "test"])
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .output()
+            .expect("run keel playbook test")
+    };
+    let script = library.join("stale-ticket-nudge.rhai");
+    let fixtures = library.join("stale-ticket-nudge.test.json");
+    let passed = keel(&[
+        script.as_os_str(),
+        "--fixtures".as_ref(),
+        fixtures.as_os_str(),
+    ]);
+    let stdout = String::from_utf8_lossy(&passed.stdout);
+    assert!(passed.status.success(), "{stdout}");
+    assert!(stdout.contains("2 case(s) passed"), "{stdout}");
+    assert!(
+        stdout.contains("update_ticket("),
+        "each call is printed: {stdout}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("keel-pb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let broken = dir.join("broken.rhai");
+    std::fs::write(&broken, "let a = 1;\nlet b = ;\n").expect("write");
+    let refused = keel(&[broken.as_os_str()]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("broken.rhai:2:9:"), "{stderr}");
+    let wrong = dir.join("wrong.json");
+    std::fs::write(&wrong, r#"{"expect": {"result": 3}}"#).expect("write");
+    let sum = dir.join("sum.rhai");
+    std::fs::write(&sum, "1 + 1").expect("write");
+    let mismatch = keel(&[sum.as_os_str(), "--fixtures".as_ref(), wrong.as_os_str()]);
+    assert!(!mismatch.status.success());
+    let stdout = String::from_utf8_lossy(&mismatch.stdout);
+    assert!(stdout.contains("result: expected 3, got 2"), "{stdout}");
 }

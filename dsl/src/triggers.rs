@@ -1,0 +1,135 @@
+//! What starts a playbook: `manual` (the UI or the API) or a domain `event`,
+//! optionally narrowed by a filter — a Rhai expression over the event, evaluated
+//! in the same sandbox as scripts (`event.data.status == "Waiting on customer"`).
+
+use crate::sandbox::{self, Limits, LIMITS};
+use rhai::{Dynamic, Scope};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Most characters a filter may have.
+pub const MAX_FILTER_CHARS: usize = 2000;
+
+/// A playbook's trigger.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Trigger {
+    /// Started by people and integrations only.
+    #[default]
+    Manual,
+    /// Started once for each event of type `event` the filter accepts; the script
+    /// sees the event envelope as `input.event`.
+    Event {
+        /// The event type, e.g. `ticket.created`.
+        event: String,
+        /// A Rhai expression over `event` that must be true (none: every event).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        filter: Option<String>,
+    },
+}
+
+impl Trigger {
+    /// Checks the event name against `known` types and compiles the filter.
+    pub fn validate(&self, known: &[&str]) -> Result<(), String> {
+        let Trigger::Event { event, filter } = self else {
+            return Ok(());
+        };
+        if !known.contains(&event.as_str()) {
+            return Err(format!(
+                "event {event:?} is not an event type; known types: {}",
+                known.join(", ")
+            ));
+        }
+        if let Some(filter) = filter {
+            if filter.chars().count() > MAX_FILTER_CHARS || filter.contains('\0') {
+                return Err(format!(
+                    "filter must be at most {MAX_FILTER_CHARS} characters"
+                ));
+            }
+            filter_engine()
+                .compile_expression_with_scope(&event_scope(&Value::Null), filter)
+                .map_err(|e| {
+                    let at = e.position();
+                    format!(
+                        "filter {}:{}: {}",
+                        at.line().unwrap_or(1),
+                        at.position().unwrap_or(0),
+                        e.err_type()
+                    )
+                })?;
+        }
+        Ok(())
+    }
+}
+
+fn filter_engine() -> rhai::Engine {
+    sandbox::engine(Limits {
+        max_operations: 50_000,
+        ..LIMITS
+    })
+}
+
+fn event_scope(event: &Value) -> Scope<'static> {
+    let mut scope = Scope::new();
+    scope.push_dynamic(
+        "event",
+        rhai::serde::to_dynamic(event).unwrap_or(Dynamic::UNIT),
+    );
+    scope
+}
+
+/// Whether `filter` accepts `event` (the envelope as JSON). A filter that fails
+/// or is not a boolean rejects the event, with the reason.
+pub fn accepts(filter: Option<&str>, event: &Value) -> Result<bool, String> {
+    let Some(filter) = filter else {
+        return Ok(true);
+    };
+    let mut scope = event_scope(event);
+    filter_engine()
+        .eval_expression_with_scope::<bool>(&mut scope, filter)
+        .map_err(|e| format!("the filter failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const KNOWN: &[&str] = &["ticket.created", "ticket.status_changed"];
+
+    #[test]
+    fn event_names_and_filters_are_checked_when_saved() {
+        assert!(Trigger::Manual.validate(KNOWN).is_ok());
+        let unknown = Trigger::Event {
+            event: "ticket.exploded".into(),
+            filter: None,
+        };
+        assert!(unknown
+            .validate(KNOWN)
+            .unwrap_err()
+            .contains("not an event type"));
+        let broken = Trigger::Event {
+            event: "ticket.created".into(),
+            filter: Some("event.data.number ==".into()),
+        };
+        assert!(broken.validate(KNOWN).unwrap_err().starts_with("filter 1:"));
+    }
+
+    #[test]
+    fn filters_see_the_event_and_fail_closed() {
+        let event =
+            json!({"type": "ticket.status_changed", "data": {"status": "Waiting on customer"}});
+        let waiting = r#"event.data.status == "Waiting on customer""#;
+        assert_eq!(accepts(Some(waiting), &event), Ok(true));
+        assert_eq!(
+            accepts(Some(r#"event.data.status == "Open""#), &event),
+            Ok(false)
+        );
+        assert_eq!(accepts(None, &event), Ok(true));
+        assert!(
+            accepts(Some("event.data.status"), &event).is_err(),
+            "not a boolean"
+        );
+        assert!(accepts(Some("loop { }"), &event).is_err());
+    }
+}
