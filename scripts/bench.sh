@@ -12,6 +12,8 @@
 #  7. Billing: a run over 10,000 clients (3 lines each) and 300,000 approved time entries
 #     through Temporal vs the set-based SQL floor. Runs first; BENCH_ONLY=billing stops
 #     after it.
+#  8. Playbooks: a 10-action Rhai playbook vs the same ten calls as a native workflow,
+#     on one worker (runs after the event bus; BENCH_ONLY=playbooks stops after it).
 # Run through `./x bench`; BENCH_WORKFLOWS / BENCH_CONCURRENCY / BENCH_EVENTS resize.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +22,7 @@ DURATION=${BENCH_SECONDS:-10}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
-cargo build --release --quiet -p keel -p keel-tests --bin keel --bin bare-users --bin bench-durable --bin bench-clients --bin bench-tickets --bin bench-notifications --bin bench-billing
+cargo build --release --quiet -p keel -p keel-tests --bin keel --bin bare-users --bin bench-durable --bin bench-clients --bin bench-tickets --bin bench-notifications --bin bench-billing --bin bench-playbooks
 KEEL=$ROOT/target/release/keel
 RUN=$ROOT/.keel/bench
 rm -rf "$RUN"; mkdir -p "$RUN"
@@ -95,6 +97,13 @@ echo "event bus (${BENCH_EVENTS:-20000} events):"
 # The worker's own relay would publish the benchmark's events under its prefix.
 kill -TERM "$WORKER_PID"; wait "$WORKER_PID" 2>/dev/null || true
 "$ROOT/target/release/bench-durable" events "${BENCH_EVENTS:-20000}"
+
+echo
+echo "playbooks (${BENCH_PLAYBOOK_RUNS:-100} runs of 10 actions each way, concurrency ${BENCH_PLAYBOOK_CONCURRENCY:-10}):"
+BENCH_USER=$(curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:58180/api/v1/users?limit=200" \
+  | python3 -c 'import json, sys; print(next(u["id"] for u in json.load(sys.stdin)["data"] if u["email"] == "admin@bench.example.com"))')
+BENCH_USER=$BENCH_USER "$ROOT/target/release/bench-playbooks" "${BENCH_PLAYBOOK_RUNS:-100}" "${BENCH_PLAYBOOK_CONCURRENCY:-10}"
+[ "${BENCH_ONLY:-}" = playbooks ] && exit 0
 
 echo
 echo "clients and contacts (search, deep pagination, CSV import):"

@@ -1081,4 +1081,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    playbook_limits (tenant) {
+        tenant -> Uuid,
+        max_concurrent_runs -> Int4,
+        max_runs_per_day -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(playbooks, playbook_versions);

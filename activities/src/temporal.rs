@@ -403,6 +403,116 @@ impl Temporal {
         })
     }
 
+    /// Starts the run `event_id` owes playbook `input.playbook_id`. The id is
+    /// derived from both, and a closed run is never started again, so an event
+    /// redelivered to the starter starts nothing twice.
+    pub async fn start_playbook_run_for_event(
+        &self,
+        input: PlaybookRunInput,
+        event_id: uuid::Uuid,
+    ) -> Result<StartedRun, TemporalError> {
+        let key = format!("{}-{}", input.playbook_id.simple(), event_id.simple());
+        let workflow_id = WorkflowKind::PlaybookRun.workflow_id(input.tenant, &key);
+        let options = self.start_or_join(&workflow_id, WorkflowIdReusePolicy::RejectDuplicate);
+        let started = self
+            .client
+            .start_workflow(PlaybookRun::run, input, options)
+            .await
+            .map(|handle| handle.run_id().map(str::to_owned));
+        joined(workflow_id, started)
+    }
+
+    /// Makes the playbook's Temporal Schedule match `wanted`: replaced by one
+    /// firing on `cron` in `timezone` with `input` (the current version), or
+    /// removed when `None`. A run still going when the next is due makes that one
+    /// skip.
+    pub async fn sync_playbook_schedule(
+        &self,
+        tenant: TenantId,
+        playbook: uuid::Uuid,
+        wanted: Option<(String, String, PlaybookRunInput)>,
+    ) -> Result<(), TemporalError> {
+        use temporalio_client::schedules::{
+            CreateScheduleOptions, DeleteScheduleOptions, ScheduleAction, ScheduleError,
+            ScheduleOverlapPolicy, ScheduleSpec,
+        };
+        let schedule_id = playbook_schedule_id(tenant, playbook);
+        let handle = self.client.get_schedule_handle(schedule_id.clone());
+        match handle.delete(DeleteScheduleOptions::default()).await {
+            Ok(()) => {}
+            Err(ScheduleError::Rpc(status)) if status.code() == tonic::Code::NotFound => {}
+            Err(other) => return Err(TemporalError::Rpc(other.to_string())),
+        }
+        let Some((cron, timezone, input)) = wanted else {
+            return Ok(());
+        };
+        let workflow_id = WorkflowKind::PlaybookRun
+            .workflow_id(tenant, &format!("{}-scheduled", playbook.simple()));
+        let action = ScheduleAction::start_workflow(
+            PlaybookRun::run,
+            input,
+            self.platform_queue(),
+            workflow_id,
+        );
+        let spec = ScheduleSpec::builder()
+            .cron_strings(vec![cron])
+            .timezone_name(timezone)
+            .build();
+        let options = CreateScheduleOptions::builder()
+            .action(action)
+            .spec(spec)
+            .overlap_policy(ScheduleOverlapPolicy::Skip)
+            .note("a Keel playbook's schedule trigger")
+            .build();
+        self.client
+            .create_schedule(schedule_id, options)
+            .await
+            .map(drop)
+            .map_err(|e| TemporalError::Rpc(e.to_string()))
+    }
+
+    /// The timezone of the playbook's schedule, `None` when it has none.
+    pub async fn playbook_schedule(
+        &self,
+        tenant: TenantId,
+        playbook: uuid::Uuid,
+    ) -> Result<Option<String>, TemporalError> {
+        let handle = self
+            .client
+            .get_schedule_handle(playbook_schedule_id(tenant, playbook));
+        match handle.describe(Default::default()).await {
+            Ok(description) => Ok(Some(
+                description
+                    .raw()
+                    .schedule
+                    .as_ref()
+                    .and_then(|s| s.spec.as_ref())
+                    .map(|spec| spec.timezone_name.clone())
+                    .unwrap_or_default(),
+            )),
+            Err(temporalio_client::schedules::ScheduleError::Rpc(status))
+                if status.code() == tonic::Code::NotFound =>
+            {
+                Ok(None)
+            }
+            Err(other) => Err(TemporalError::Rpc(other.to_string())),
+        }
+    }
+
+    /// Fires the playbook's schedule now (as its next due time would).
+    pub async fn trigger_playbook_schedule(
+        &self,
+        tenant: TenantId,
+        playbook: uuid::Uuid,
+    ) -> Result<(), TemporalError> {
+        use temporalio_client::schedules::ScheduleOverlapPolicy;
+        self.client
+            .get_schedule_handle(playbook_schedule_id(tenant, playbook))
+            .trigger(ScheduleOverlapPolicy::Skip, Default::default())
+            .await
+            .map_err(|e| TemporalError::Rpc(e.to_string()))
+    }
+
     /// Hands a signal to a waiting playbook run.
     pub async fn signal_playbook_run(
         &self,
@@ -634,6 +744,11 @@ impl Temporal {
             .await
             .map_err(|e| TemporalError::Rpc(e.to_string()))
     }
+}
+
+/// The id of a playbook's schedule.
+pub fn playbook_schedule_id(tenant: TenantId, playbook: uuid::Uuid) -> String {
+    WorkflowKind::PlaybookRun.workflow_id(tenant, &format!("{}-schedule", playbook.simple()))
 }
 
 /// The id of a tenant's daily schedule of `kind`.

@@ -176,6 +176,17 @@ impl ApiError {
         error
     }
 
+    /// 429: a tenant limit (not a request rate) stops this; the detail says which
+    /// and how to get past it.
+    pub fn limit_reached(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "limit-reached",
+            "Limit reached",
+            detail,
+        )
+    }
+
     /// 503: a backing service is down. The cause is logged, not shown.
     pub fn unavailable(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "backing service unavailable");

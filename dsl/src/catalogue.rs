@@ -76,6 +76,57 @@ const fn field(
 
 use FieldType::{Any, Boolean, Integer, String as Text, Uuid as Id};
 
+/// The optional fields of a client, shared by `create_client` and `update_client`.
+macro_rules! client_fields {
+    ($($first:expr),*) => {
+        &[
+            $($first,)*
+            field(
+                "client_type",
+                Text,
+                false,
+                "company (default) or individual.",
+            ),
+            field("parent_id", Id, false, "The parent client, for branches."),
+            field("billing_email", Text, false, "Where invoices go."),
+            field("currency", Text, false, "ISO 4217 code (default USD)."),
+            field(
+                "payment_terms",
+                Text,
+                false,
+                "net_30 (default), net_15, due_on_receipt, …",
+            ),
+            field("tax_region", Text, false, "Tax region code, e.g. US-NY."),
+            field("account_manager_id", Id, false, "A user of the tenant."),
+            field(
+                "sla_policy_id",
+                Id,
+                false,
+                "The SLA policy for the client's tickets.",
+            ),
+            field("notes", Text, false, "Free text, up to 10,000 characters."),
+            field("tags", Any, false, "Up to 50 tags: an array of text."),
+            field("properties", Any, false, "Tenant-defined fields: a map."),
+        ]
+    };
+}
+
+const CLIENT_FIELDS_NEW: &[FieldSpec] =
+    client_fields!(field("name", Text, true, "1 to 200 characters."));
+
+const CLIENT_FIELDS_PATCH: &[FieldSpec] = client_fields!(
+    field("client_id", Id, true, "The client."),
+    field("name", Text, false, "1 to 200 characters."),
+    field(
+        "is_inactive",
+        Boolean,
+        false,
+        "Inactive clients stay searchable but leave pickers.",
+    )
+);
+
+const CLIENT_FIXTURE: &str = r#"{"id":"00000000-0000-7000-8000-000000000004","name":"(dry run)","client_type":"company","billing_email":null,"currency":"USD","notes":"","tags":[],"is_inactive":false}"#;
+
 /// Every action, by name.
 pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
@@ -175,6 +226,41 @@ pub const ACTIONS: &[ActionSpec] = &[
         fixture: r#"{"id":"00000000-0000-7000-8000-000000000002","ticket_id":"00000000-0000-7000-8000-000000000001"}"#,
     },
     ActionSpec {
+        name: "close_ticket",
+        description: "Closes a ticket: moves it to the tenant's last closed status in display order (\"Closed\" by default), as PATCH /tickets/{id} with that status does; closing a ticket already in that status is refused. A comment, if given, is added first.",
+        permission: Permission::TICKET_UPDATE,
+        writes: true,
+        fields: &[
+            field("ticket_id", Id, true, "The ticket."),
+            field(
+                "comment",
+                Text,
+                false,
+                "A comment added before closing, as the run's user.",
+            ),
+            field(
+                "internal",
+                Boolean,
+                false,
+                "Only technicians see the comment (default true).",
+            ),
+        ],
+        example: r#"close_ticket(#{ ticket_id: t.id, comment: "Fixed by restarting the print spooler." });"#,
+        fixture: r#"{"id":"00000000-0000-7000-8000-000000000001","number":"T-0001","status":"Closed","is_closed":true,"priority":"Medium"}"#,
+    },
+    ActionSpec {
+        name: "assign_ticket",
+        description: "Assigns a ticket to an active user of the tenant, as PATCH /tickets/{id} with assigned_to does.",
+        permission: Permission::TICKET_UPDATE,
+        writes: true,
+        fields: &[
+            field("ticket_id", Id, true, "The ticket."),
+            field("user_id", Id, true, "The technician who will own it."),
+        ],
+        example: r#"assign_ticket(#{ ticket_id: t.id, user_id: input.technician_id });"#,
+        fixture: r#"{"id":"00000000-0000-7000-8000-000000000001","number":"T-0001","status":"New","priority":"Medium","assigned_to":"00000000-0000-7000-8000-000000000003"}"#,
+    },
+    ActionSpec {
         name: "find_clients",
         description: "Live clients whose name contains the text (at most 50).",
         permission: Permission::CLIENT_READ,
@@ -190,6 +276,197 @@ pub const ACTIONS: &[ActionSpec] = &[
         ],
         example: r#"let found = find_clients(#{ name: "Acme" });"#,
         fixture: r#"[]"#,
+    },
+    ActionSpec {
+        name: "create_client",
+        description: "Creates a client, checked exactly as POST /clients checks it.",
+        permission: Permission::CLIENT_WRITE,
+        writes: true,
+        fields: CLIENT_FIELDS_NEW,
+        example: r#"let c = create_client(#{ name: "Acme Dental", billing_email: "accounts@acmedental.example" });"#,
+        fixture: CLIENT_FIXTURE,
+    },
+    ActionSpec {
+        name: "update_client",
+        description: "Changes a live client as PATCH /clients/{id} does: fields not given stay, () clears an optional one.",
+        permission: Permission::CLIENT_WRITE,
+        writes: true,
+        fields: CLIENT_FIELDS_PATCH,
+        example: r#"update_client(#{ client_id: c.id, notes: "Onboarded by playbook.", tags: ["dental", "new"] });"#,
+        fixture: CLIENT_FIXTURE,
+    },
+    ActionSpec {
+        name: "create_contact",
+        description: "Adds a contact to a live client, checked exactly as POST /contacts checks it (the primary e-mail is unique among the tenant's contacts).",
+        permission: Permission::CLIENT_WRITE,
+        writes: true,
+        fields: &[
+            field("client_id", Id, true, "The client the contact belongs to."),
+            field("full_name", Text, true, "1 to 200 characters."),
+            field("email", Text, false, "The primary e-mail address."),
+            field(
+                "phone",
+                Text,
+                false,
+                "The primary phone number, e.g. +1 212-555-0100.",
+            ),
+            field(
+                "role",
+                Text,
+                false,
+                "Job title or role, e.g. \"Office manager\".",
+            ),
+            field("notes", Text, false, "Free text."),
+        ],
+        example: r#"let p = create_contact(#{ client_id: c.id, full_name: "Dana Reyes", email: "dana@acmedental.example", role: "Office manager" });"#,
+        fixture: r#"{"id":"00000000-0000-7000-8000-000000000005","client_id":"00000000-0000-7000-8000-000000000004","full_name":"(dry run)","role":"","email":null,"phone":null}"#,
+    },
+    ActionSpec {
+        name: "add_client_note",
+        description: "Logs a note interaction on a live client as the run's user, as POST /interactions with kind \"note\" does.",
+        permission: Permission::CLIENT_WRITE,
+        writes: true,
+        fields: &[
+            field("client_id", Id, true, "The client."),
+            field("body", Text, true, "The note, up to 20,000 characters."),
+            field(
+                "subject",
+                Text,
+                false,
+                "A one-line summary, up to 200 characters.",
+            ),
+            field("contact_id", Id, false, "A contact of that client."),
+        ],
+        example: r#"add_client_note(#{ client_id: c.id, body: "Welcome call booked for Monday." });"#,
+        fixture: r#"{"id":"00000000-0000-7000-8000-000000000006","client_id":"00000000-0000-7000-8000-000000000004","kind":"note","subject":"","notes":"(dry run)"}"#,
+    },
+    ActionSpec {
+        name: "find_assets",
+        description: "Live assets matching every filter given, newest first (at most 50).",
+        permission: Permission::CLIENT_READ,
+        writes: false,
+        fields: &[
+            field("client_id", Id, false, "Only this client's."),
+            field(
+                "text",
+                Text,
+                false,
+                "Tag, name or serial contains this (case and accents ignored).",
+            ),
+            field("limit", Integer, false, "1 to 50 (default 20)."),
+        ],
+        example: r#"let servers = find_assets(#{ client_id: input.client_id, text: "srv" });"#,
+        fixture: r#"[]"#,
+    },
+    ActionSpec {
+        name: "update_asset",
+        description: "Changes a live asset as PATCH /assets/{id} does (each change goes into its history): fields not given stay, () clears an optional one.",
+        permission: Permission::CLIENT_WRITE,
+        writes: true,
+        fields: &[
+            field("asset_id", Id, true, "The asset."),
+            field("name", Text, false, "1 to 200 characters."),
+            field(
+                "asset_tag",
+                Text,
+                false,
+                "Unique in the tenant, 1 to 64 characters.",
+            ),
+            field(
+                "kind",
+                Text,
+                false,
+                "workstation, server, network, mobile, printer, other or a tenant type's key.",
+            ),
+            field("serial", Text, false, "Manufacturer serial number."),
+            field(
+                "status",
+                Text,
+                false,
+                "active, in_stock, in_repair, retired or lost.",
+            ),
+            field("location_id", Id, false, "A location of the asset's client."),
+            field("purchased_on", Text, false, "Purchase date, YYYY-MM-DD."),
+            field(
+                "warranty_expires_on",
+                Text,
+                false,
+                "Warranty end, YYYY-MM-DD; not before the purchase date.",
+            ),
+            field("notes", Text, false, "Free text."),
+            field(
+                "properties",
+                Any,
+                false,
+                "The type's fields: a map, checked against a custom type's schema.",
+            ),
+        ],
+        example: r#"update_asset(#{ asset_id: a.id, status: "in_repair", notes: "Sent to the vendor." });"#,
+        fixture: r#"{"id":"00000000-0000-7000-8000-000000000007","client_id":"00000000-0000-7000-8000-000000000004","asset_tag":"A-0001","name":"(dry run)","kind":"other","status":"active"}"#,
+    },
+    ActionSpec {
+        name: "create_time_entry",
+        description: "Logs time for the run's user, checked exactly as POST /time-entries checks it: give minutes with work_date (or started_at), or started_at and ended_at; an entry of a submitted or approved timesheet is refused.",
+        permission: Permission::TIME_ENTRY_WRITE,
+        writes: true,
+        fields: &[
+            field(
+                "ticket_id",
+                Id,
+                false,
+                "The ticket worked on (its client is taken).",
+            ),
+            field("client_id", Id, false, "The client; required without a ticket."),
+            field(
+                "work_date",
+                Text,
+                false,
+                "The day worked, YYYY-MM-DD (default: started_at's date, UTC).",
+            ),
+            field(
+                "started_at",
+                Text,
+                false,
+                "When work started, RFC 3339 (e.g. now()).",
+            ),
+            field("ended_at", Text, false, "When work ended, RFC 3339."),
+            field("minutes", Integer, false, "Duration, 1 to 1440."),
+            field(
+                "billable",
+                Boolean,
+                false,
+                "false makes the entry non-billable (default true).",
+            ),
+            field(
+                "billable_minutes",
+                Integer,
+                false,
+                "Minutes to bill, 0 to minutes (default all).",
+            ),
+            field("service_id", Id, false, "The catalogue service (billing)."),
+            field("notes", Text, false, "What was done."),
+        ],
+        example: r#"create_time_entry(#{ ticket_id: t.id, work_date: "2026-12-01", minutes: 15, notes: "Remote triage", billable: false });"#,
+        fixture: r#"{"id":"00000000-0000-7000-8000-000000000008","ticket_id":"00000000-0000-7000-8000-000000000001","client_id":"00000000-0000-7000-8000-000000000004","work_date":"2026-12-01","minutes":15,"billable_minutes":15,"notes":"","overlaps":false,"approval_status":"DRAFT"}"#,
+    },
+    ActionSpec {
+        name: "notify_user",
+        description: "Puts a notification in an active user's in-app inbox (the bell); no e-mail is sent.",
+        permission: Permission::PLAYBOOK_RUN,
+        writes: true,
+        fields: &[
+            field("user_id", Id, true, "The user to notify."),
+            field("title", Text, true, "The headline, 1 to 200 characters."),
+            field("body", Text, false, "Short text, up to 1,000 characters."),
+            field(
+                "link",
+                Text,
+                false,
+                "Where it points: a path in Keel (/tickets/…) or an http(s) URL.",
+            ),
+        ],
+        example: r#"notify_user(#{ user_id: input.manager_id, title: `${t.number} needs approval`, link: `/tickets/${t.id}` });"#,
+        fixture: r#"{"id":"00000000-0000-7000-8000-000000000009","subtype":"playbook","title":"(dry run)","body":"","link":null,"read_at":null}"#,
     },
     ActionSpec {
         name: "kv_get",
@@ -251,6 +528,16 @@ mod tests {
             serde_json::from_str::<serde_json::Value>(a.fixture)
                 .unwrap_or_else(|e| panic!("{}: fixture is not JSON: {e}", a.name));
             assert!(a.example.contains(a.name), "{}'s example calls it", a.name);
+        }
+    }
+
+    #[test]
+    fn each_action_names_a_field_once() {
+        for a in ACTIONS {
+            let mut fields: Vec<&str> = a.fields.iter().map(|f| f.name).collect();
+            fields.sort();
+            fields.dedup();
+            assert_eq!(fields.len(), a.fields.len(), "{} repeats a field", a.name);
         }
     }
 }

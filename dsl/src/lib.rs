@@ -4,6 +4,7 @@
 //! every side effect a script asks for comes back to the caller as a [`Request`].
 
 pub mod catalogue;
+pub mod cron;
 pub mod manifest;
 pub mod replay;
 pub mod sandbox;

@@ -1,6 +1,7 @@
-//! What starts a playbook: `manual` (the UI or the API) or a domain `event`,
+//! What starts a playbook: `manual` (the UI or the API), a domain `event`
 //! optionally narrowed by a filter — a Rhai expression over the event, evaluated
-//! in the same sandbox as scripts (`event.data.status == "Waiting on customer"`).
+//! in the same sandbox as scripts (`event.data.status == "Waiting on customer"`) —
+//! or a cron `schedule` in a timezone, run by a Temporal Schedule.
 
 use crate::sandbox::{self, Limits, LIMITS};
 use rhai::{Dynamic, Scope};
@@ -26,13 +27,31 @@ pub enum Trigger {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         filter: Option<String>,
     },
+    /// Started by a Temporal Schedule (one per playbook; a run still going when
+    /// the next is due makes that one skip); the script's `input` is empty.
+    Schedule {
+        /// Five-field cron, e.g. `0 8 * * MON-FRI`, or `@daily`.
+        cron: String,
+        /// IANA timezone the cron is read in (default UTC).
+        #[serde(default = "utc")]
+        timezone: String,
+    },
+}
+
+fn utc() -> String {
+    "UTC".into()
 }
 
 impl Trigger {
     /// Checks the event name against `known` types and compiles the filter.
     pub fn validate(&self, known: &[&str]) -> Result<(), String> {
-        let Trigger::Event { event, filter } = self else {
-            return Ok(());
+        let (event, filter) = match self {
+            Trigger::Manual => return Ok(()),
+            Trigger::Schedule { cron, timezone } => {
+                crate::cron::check_cron(cron).map_err(|e| format!("cron {e}"))?;
+                return crate::cron::check_timezone(timezone).map_err(|e| format!("timezone {e}"));
+            }
+            Trigger::Event { event, filter } => (event, filter),
         };
         if !known.contains(&event.as_str()) {
             return Err(format!(
@@ -113,6 +132,25 @@ mod tests {
             filter: Some("event.data.number ==".into()),
         };
         assert!(broken.validate(KNOWN).unwrap_err().starts_with("filter 1:"));
+    }
+
+    #[test]
+    fn schedules_check_their_cron_and_timezone() {
+        let schedule = |cron: &str, timezone: &str| Trigger::Schedule {
+            cron: cron.into(),
+            timezone: timezone.into(),
+        };
+        assert!(schedule("0 8 * * MON-FRI", "Europe/Paris")
+            .validate(KNOWN)
+            .is_ok());
+        let error = schedule("0 25 * * *", "UTC").validate(KNOWN).unwrap_err();
+        assert_eq!(error, "cron hour: 25 is outside 0-23");
+        let error = schedule("@daily", "Paris").validate(KNOWN).unwrap_err();
+        assert!(error.starts_with("timezone "), "{error}");
+        let parsed: Trigger =
+            serde_json::from_value(json!({"kind": "schedule", "cron": "@hourly"}))
+                .expect("timezone defaults");
+        assert_eq!(parsed, schedule("@hourly", "UTC"));
     }
 
     #[test]

@@ -207,7 +207,11 @@ pub async fn run(
         let consumer = Consumer::join(
             redis,
             consumer_settings,
-            starter::WorkflowStarter::new(temporal.clone(), settings.sla_seconds_per_minute),
+            starter::WorkflowStarter::new(
+                temporal.clone(),
+                db.clone(),
+                settings.sla_seconds_per_minute,
+            ),
         )
         .await?;
         background.push(tokio::spawn(consumer.run(stopped(stop_rx.clone()))));

@@ -3,8 +3,12 @@
 //! redelivered event finds its run already started and changes nothing.
 
 use activities::events::consumer::EventHandler;
+use activities::playbooks::limits::{self, LimitReached};
+use activities::playbooks::{self, Subscriber};
 use activities::temporal::Temporal;
 use activities::temporal::TemporalError;
+use activities::Db;
+use dsl::workflow::PlaybookRunInput;
 use engine::workflows::notification_digest::DigestInput;
 use engine::workflows::notification_fan_out::FanOutInput;
 use engine::workflows::ticket_sla::{SlaSignal, TicketSlaInput};
@@ -18,14 +22,16 @@ pub const GROUP: &str = "workflow-starter";
 /// Starts workflows for events.
 pub struct WorkflowStarter {
     temporal: Temporal,
+    db: Db,
     sla_seconds_per_minute: u32,
 }
 
 impl WorkflowStarter {
-    /// A starter using `temporal`.
-    pub fn new(temporal: Temporal, sla_seconds_per_minute: u32) -> Self {
+    /// A starter using `temporal`, reading playbook triggers from `db`.
+    pub fn new(temporal: Temporal, db: Db, sla_seconds_per_minute: u32) -> Self {
         WorkflowStarter {
             temporal,
+            db,
             sla_seconds_per_minute,
         }
     }
@@ -72,7 +78,8 @@ impl WorkflowStarter {
 impl EventHandler for WorkflowStarter {
     async fn handle(&self, event: &EventEnvelope) -> Result<(), String> {
         self.to_sla_and_others(event).await?;
-        self.to_notifications(event).await
+        self.to_notifications(event).await?;
+        self.to_playbooks(event).await
     }
 }
 
@@ -162,9 +169,94 @@ impl WorkflowStarter {
                 };
                 self.to_ticket_sla(event, ticket, Some(signal)).await
             }
-            // Further subscribers (playbooks) are added here; every other event
-            // starts no workflow of this kind.
+            // Every other event starts no workflow of this kind.
             _ => Ok(()),
         }
+    }
+}
+
+impl WorkflowStarter {
+    /// Starts one run of each enabled playbook triggered by the event whose filter
+    /// accepts it, as the playbook's author, with the envelope as `input.event`.
+    /// A filter that fails to evaluate starts nothing (it is logged): retrying the
+    /// event would fail the same way.
+    async fn to_playbooks(&self, event: &EventEnvelope) -> Result<(), String> {
+        let event_type = event.event.type_name();
+        let mut tx = self
+            .db
+            .tenant_tx(event.tenant)
+            .await
+            .map_err(|e| e.to_string())?;
+        let subscribers = playbooks::event_subscribers(&mut tx, event_type)
+            .await
+            .map_err(|e| e.to_string())?;
+        tx.commit().await.map_err(|e| e.to_string())?;
+        if subscribers.is_empty() {
+            return Ok(());
+        }
+        let envelope = serde_json::to_value(event).map_err(|e| e.to_string())?;
+        for subscriber in subscribers {
+            match dsl::triggers::accepts(subscriber.filter.as_deref(), &envelope) {
+                Ok(true) => self.start_playbook(event, &envelope, subscriber).await?,
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(playbook = %subscriber.id, %error, "trigger filter failed")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn start_playbook(
+        &self,
+        event: &EventEnvelope,
+        envelope: &serde_json::Value,
+        subscriber: Subscriber,
+    ) -> Result<(), String> {
+        let trigger = format!("event:{}", event.event.type_name());
+        // A playbook nobody authored (created by a system key) acts as no user.
+        let Some(run_as) = subscriber.run_as else {
+            tracing::warn!(playbook = %subscriber.id, "an event playbook without an author");
+            return Ok(());
+        };
+        if let Err(reached) = self.within_limits(event, &subscriber, &trigger).await? {
+            tracing::warn!(playbook = %subscriber.id, reason = %reached, "playbook run refused");
+            return Ok(());
+        }
+        let input = PlaybookRunInput {
+            tenant: event.tenant,
+            playbook_id: subscriber.id,
+            version: subscriber.version,
+            source: subscriber.source,
+            input: serde_json::json!({ "event": envelope }),
+            dry_run: false,
+            fixtures: Default::default(),
+            run_as,
+            trigger,
+        };
+        self.temporal
+            .start_playbook_run_for_event(input, event.event_id)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Checks the tenant's limits; a refusal is audited on the playbook.
+    async fn within_limits(
+        &self,
+        event: &EventEnvelope,
+        subscriber: &Subscriber,
+        trigger: &str,
+    ) -> Result<Result<(), LimitReached>, String> {
+        let checked = async {
+            let mut tx = self.db.tenant_tx(event.tenant).await?;
+            let allowed = limits::check_can_start(&mut tx).await?;
+            if let Err(reached) = &allowed {
+                limits::record_refusal(&mut tx, subscriber.id, trigger, reached).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, activities::DbError>(allowed)
+        };
+        checked.await.map_err(|e| e.to_string())
     }
 }

@@ -2,6 +2,7 @@
 //! source adds a version; a run pins the version it started with.
 
 pub mod actions;
+pub mod limits;
 
 use crate::audit::{self, AuditEntry};
 use crate::db::{DbError, TenantTx};
@@ -34,6 +35,8 @@ pub struct Playbook {
     /// The version new runs take.
     #[serde(rename = "version")]
     pub current_version: i32,
+    /// Its author: event and scheduled runs act as this user.
+    pub created_by: Option<Uuid>,
     /// Created at.
     pub created_at: DateTime<Utc>,
     /// Last changed at.

@@ -188,6 +188,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
             .routes(routes!(playbooks::list_versions))
             .routes(routes!(playbooks::start_run))
             .routes(routes!(playbooks::list_actions))
+            .routes(routes!(playbooks::get_limits, playbooks::set_limits))
             .routes(routes!(billing::list_services, billing::create_service))
             .routes(routes!(billing::get_service, billing::update_service))
             .routes(routes!(billing::list_regions, billing::create_region))

@@ -7,11 +7,13 @@ use crate::auth::{require, Caller};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::AppState;
+use activities::playbooks::limits::{self, RunLimits};
 use activities::playbooks::{self, Playbook, PlaybookDetail, PlaybookVersion};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use dsl::manifest::{PlaybookInput, PlaybookInputError};
+use dsl::triggers::Trigger;
 use dsl::workflow::PlaybookRunInput;
 use dsl::CompileError;
 use engine::Permission;
@@ -89,6 +91,7 @@ pub async fn create_playbook(
     let mut tx = app.db.tenant_tx(caller.tenant).await?;
     let created = playbooks::create_playbook(&mut tx, &draft, Some(caller.user_id)).await?;
     tx.commit().await?;
+    sync_schedule(&app, caller.tenant, false, &created).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -126,9 +129,63 @@ pub async fn update_playbook(
     require(&caller, Permission::PLAYBOOK_WRITE)?;
     let draft = body.validate(false)?;
     let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let was_scheduled = playbooks::find_playbook(&mut tx, id)
+        .await?
+        .is_some_and(|before| is_scheduled(&before));
     let updated = playbooks::update_playbook(&mut tx, id, &draft, Some(caller.user_id)).await?;
     tx.commit().await?;
+    sync_schedule(&app, caller.tenant, was_scheduled, &updated).await?;
     Ok(Json(updated))
+}
+
+/// Whether the playbook, as stored, wants a Temporal Schedule.
+pub(crate) fn is_scheduled(detail: &PlaybookDetail) -> bool {
+    detail.playbook.enabled
+        && matches!(
+            serde_json::from_value(detail.playbook.trigger.clone()),
+            Ok(Trigger::Schedule { .. })
+        )
+}
+
+/// Brings the playbook's Temporal Schedule in line with what was just saved: an
+/// enabled schedule trigger has one (running the current version as the author),
+/// anything else none. Only a playbook scheduled before or after the save calls
+/// Temporal. The save is committed either way; a 503 asks for it to be repeated.
+pub(crate) async fn sync_schedule(
+    app: &AppState,
+    tenant: engine::TenantId,
+    was_scheduled: bool,
+    saved: &PlaybookDetail,
+) -> Result<(), ApiError> {
+    let playbook = &saved.playbook;
+    let wanted = match serde_json::from_value(playbook.trigger.clone()) {
+        Ok(Trigger::Schedule { cron, timezone }) if playbook.enabled => {
+            let run_as = playbook.created_by.ok_or_else(|| {
+                ApiError::conflict("a scheduled playbook needs an author to run as")
+            })?;
+            let input = PlaybookRunInput {
+                tenant,
+                playbook_id: playbook.id,
+                version: playbook.current_version,
+                source: saved.source.clone(),
+                input: serde_json::json!({}),
+                dry_run: false,
+                fixtures: BTreeMap::new(),
+                run_as,
+                trigger: "schedule".into(),
+            };
+            Some((cron, timezone, input))
+        }
+        _ => None,
+    };
+    if wanted.is_none() && !was_scheduled {
+        return Ok(());
+    }
+    app.temporal()
+        .await?
+        .sync_playbook_schedule(tenant, playbook.id, wanted)
+        .await
+        .map_err(ApiError::unavailable)
 }
 
 /// Every version of a playbook, newest first.
@@ -239,7 +296,9 @@ pub async fn start_run(
     let source = playbooks::version_source(&mut tx, id, version)
         .await?
         .ok_or_else(|| ApiError::invalid_field("version", "no such version"))?;
+    let allowed = limits::check_can_start(&mut tx).await?;
     tx.commit().await?;
+    allowed.map_err(|reached| ApiError::limit_reached(reached.to_string()))?;
     if !playbook.playbook.enabled && !body.dry_run {
         return Err(ApiError::conflict(
             "the playbook is disabled; enable it or start a dry run",
@@ -272,6 +331,37 @@ pub async fn start_run(
             version,
         }),
     ))
+}
+
+/// The tenant's playbook limits: runs at once and runs per 24 hours.
+#[utoipa::path(get, path = "/playbook-limits", tag = "playbooks", security(("api_key" = [])),
+    responses((status = 200, body = RunLimits), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn get_limits(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<RunLimits>, ApiError> {
+    require(&caller, Permission::PLAYBOOK_READ)?;
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let found = limits::limits(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Json(found))
+}
+
+/// Sets the tenant's playbook limits; a start over one is refused (429) with the
+/// reason, and an event start over one is skipped and audited on the playbook.
+#[utoipa::path(put, path = "/playbook-limits", tag = "playbooks", request_body = RunLimits, security(("api_key" = [])),
+    responses((status = 200, body = RunLimits), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_limits(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<RunLimits>,
+) -> Result<Json<RunLimits>, ApiError> {
+    require(&caller, Permission::TENANT_MANAGE)?;
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let saved = limits::set_limits(&mut tx, body, Some(caller.user_id)).await?;
+    tx.commit().await?;
+    Ok(Json(saved))
 }
 
 /// The actions scripts may call, with their fields, permission and an example;

@@ -11,6 +11,7 @@ use super::pages::{
     forbidden_page, in_tx, nav, not_found_page, render, writable, PageResult, Refusal,
 };
 use super::session::SignedIn;
+use crate::api::playbooks::{is_scheduled, sync_schedule};
 use crate::error::ApiError;
 use crate::AppState;
 use activities::playbooks::{self, PlaybookDetail};
@@ -21,6 +22,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use dsl::manifest::{PlaybookDraft, PlaybookInput, PlaybookInputError};
+use dsl::triggers::Trigger;
 use dsl::workflow::PlaybookRunInput;
 use dsl::CompileError;
 use engine::validation::FieldIssue;
@@ -36,7 +38,7 @@ use uuid::Uuid;
 const MAX_JSON_BYTES: usize = 64 * 1024;
 
 /// The playbook fields the forms show messages next to.
-const FIELDS: &[&str] = &["name", "description", "source", "enabled"];
+const FIELDS: &[&str] = &["name", "description", "source", "enabled", "trigger"];
 
 /// The run form's fields.
 const RUN_FIELDS: &[&str] = &["input", "fixtures", "dry_run"];
@@ -69,6 +71,12 @@ pub struct PlaybookForm {
     source: String,
     /// Only the editor has the checkbox; a new playbook is enabled.
     enabled: Option<String>,
+    /// `manual`, `event` or `schedule` (blank: manual).
+    trigger_kind: String,
+    trigger_event: String,
+    trigger_filter: String,
+    trigger_cron: String,
+    trigger_timezone: String,
 }
 
 impl PlaybookForm {
@@ -79,6 +87,45 @@ impl PlaybookForm {
             source: detail.source.clone(),
             enabled: super::forms::checkbox(detail.playbook.enabled),
             ..PlaybookForm::default()
+        }
+        .with_trigger(serde_json::from_value(detail.playbook.trigger.clone()).unwrap_or_default())
+    }
+
+    fn with_trigger(mut self, trigger: Trigger) -> PlaybookForm {
+        match trigger {
+            Trigger::Manual => self.trigger_kind = "manual".into(),
+            Trigger::Event { event, filter } => {
+                self.trigger_kind = "event".into();
+                self.trigger_event = event;
+                self.trigger_filter = filter.unwrap_or_default();
+            }
+            Trigger::Schedule { cron, timezone } => {
+                self.trigger_kind = "schedule".into();
+                self.trigger_cron = cron;
+                self.trigger_timezone = timezone;
+            }
+        }
+        self
+    }
+
+    /// The trigger the radio buttons choose; the domain checks its event, filter,
+    /// cron and timezone.
+    fn trigger(&self) -> Result<Trigger, PlaybookInputError> {
+        let text = |t: &str| Some(t.trim()).filter(|t| !t.is_empty()).map(str::to_owned);
+        match self.trigger_kind.as_str() {
+            "" | "manual" => Ok(Trigger::Manual),
+            "event" => Ok(Trigger::Event {
+                event: self.trigger_event.trim().to_owned(),
+                filter: text(&self.trigger_filter),
+            }),
+            "schedule" => Ok(Trigger::Schedule {
+                cron: self.trigger_cron.trim().to_owned(),
+                timezone: text(&self.trigger_timezone).unwrap_or_else(|| "UTC".into()),
+            }),
+            other => Err(PlaybookInputError::Fields(vec![issue(
+                "trigger",
+                format!("{other:?} is not a trigger: choose manual, event or schedule"),
+            )])),
         }
     }
 
@@ -93,7 +140,7 @@ impl PlaybookForm {
             description: Some(lf(&self.description)),
             source: Some(lf(&self.source)),
             enabled: (!creating).then(|| ticked(&self.enabled)),
-            trigger: None,
+            trigger: Some(self.trigger()?),
         };
         let mut draft = input.validate(true)?;
         if !creating {
@@ -336,6 +383,7 @@ async fn render_list(
         playbooks => page.data, next_url, paged => !query.cursor.is_empty(),
         form, errors => shown.errors, compile_errors => shown.compile_errors,
         open_form => shown.status != StatusCode::OK,
+        event_types => engine::DomainEvent::TYPE_NAMES,
         can_write => user.0.can(Permission::PLAYBOOK_WRITE),
     };
     Ok((shown.status, render(app, "playbooks.html", ctx)?).into_response())
@@ -358,7 +406,10 @@ pub async fn create(
             })
             .await?;
             match created {
-                Ok(detail) => return Ok(saved_redirect(detail.playbook.id)),
+                Ok(detail) => {
+                    sync_schedule(&app, user.0.tenant, false, &detail).await?;
+                    return Ok(saved_redirect(detail.playbook.id));
+                }
                 Err(error) => (error, Vec::new()),
             }
         }
@@ -431,7 +482,7 @@ async fn render_editor(
         nav => nav(user),
         playbook => detail.playbook, versions, form, gutter, rows, error_lines,
         errors, compile_errors, run => state.run.unwrap_or_else(RunForm::initial),
-        min_rows => MIN_ROWS,
+        min_rows => MIN_ROWS, event_types => engine::DomainEvent::TYPE_NAMES,
         open_run => !run_errors.fields.is_empty() || !run_errors.general.is_empty(),
         run_errors, notice => state.notice,
         actions => minijinja::Value::from_serialize(dsl::catalogue::ACTIONS),
@@ -458,11 +509,16 @@ pub async fn save(
         Ok(draft) => {
             let actor = Some(user.0.user_id);
             let updated = in_tx(&app, &user, async |tx| {
-                playbooks::update_playbook(tx, id, &draft, actor).await
+                let before = playbooks::find_playbook(tx, id).await?;
+                let saved = playbooks::update_playbook(tx, id, &draft, actor).await?;
+                Ok((before.is_some_and(|b| is_scheduled(&b)), saved))
             })
             .await?;
             match updated {
-                Ok(_) => return Ok(saved_redirect(id)),
+                Ok((was_scheduled, saved)) => {
+                    sync_schedule(&app, user.0.tenant, was_scheduled, &saved).await?;
+                    return Ok(saved_redirect(id));
+                }
                 Err(RecordError::NotFound(_)) => return not_found_page(&app, &user, "playbook"),
                 Err(error) => (error, Vec::new()),
             }
@@ -499,10 +555,16 @@ pub async fn start_run(
     };
     let mut tx = app.db.tenant_tx(user.0.tenant).await?;
     let found = playbooks::find_playbook(&mut tx, id).await?;
+    let allowed = playbooks::limits::check_can_start(&mut tx).await?;
     tx.commit().await?;
     let Some(detail) = found else {
         return not_found_page(&app, &user, "playbook");
     };
+    if let Err(reached) = allowed {
+        let errors = FormErrors::general(format!("The run could not start: {reached}."));
+        let status = StatusCode::TOO_MANY_REQUESTS;
+        return refuse_run(&app, &user, id, form, errors, status).await;
+    }
     if !detail.playbook.enabled && !request.dry_run {
         let errors = FormErrors::general(
             "This playbook is disabled: enable it and save, or tick Dry run to try it.",
@@ -748,7 +810,7 @@ mod tests {
         let html = render(
             "playbooks.html",
             context! {
-                nav => nav(), playbooks => vec![playbook()], next_url => "/playbooks?cursor=x",
+                nav => nav(), event_types => engine::DomainEvent::TYPE_NAMES, playbooks => vec![playbook()], next_url => "/playbooks?cursor=x",
                 form, errors => shown.errors, compile_errors => shown.compile_errors,
                 open_form => true, can_write => true,
             },
@@ -790,7 +852,7 @@ mod tests {
         let html = render(
             "playbook.html",
             context! {
-                nav => nav(), playbook => playbook(), versions => vec![version], form,
+                nav => nav(), event_types => engine::DomainEvent::TYPE_NAMES, playbook => playbook(), versions => vec![version], form,
                 gutter, rows, error_lines => vec![2], errors => shown.errors,
                 compile_errors => shown.compile_errors,
                 run => RunForm { input: "[1]".into(), ..RunForm::default() },
@@ -832,6 +894,14 @@ mod tests {
             "{html}"
         );
         assert!(html.contains(r#"href="/runs""#), "{html}");
+        assert!(
+            html.contains(r#"<input type="radio" name="trigger_kind" value="manual" checked>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<option value="ticket.created">"#),
+            "{html}"
+        );
     }
 
     #[test]
@@ -839,7 +909,7 @@ mod tests {
         let html = render(
             "playbook.html",
             context! {
-                nav => nav(), playbook => playbook(), versions => Vec::<()>::new(),
+                nav => nav(), event_types => engine::DomainEvent::TYPE_NAMES, playbook => playbook(), versions => Vec::<()>::new(),
                 form => PlaybookForm { source: "1".into(), ..PlaybookForm::default() },
                 gutter => vec![1], rows => MIN_ROWS, error_lines => Vec::<usize>::new(),
                 errors => FormErrors::default(), compile_errors => Vec::<()>::new(),
@@ -854,6 +924,55 @@ mod tests {
         assert!(!html.contains(">Save</button>"), "{html}");
         assert!(!html.contains(r#"id="run""#), "{html}");
         assert!(html.contains("Saved. Version 2 is current."), "{html}");
+    }
+
+    #[test]
+    fn the_trigger_fields_become_the_trigger_and_are_checked() {
+        let form = |kind: &str| PlaybookForm {
+            name: "Nudge".into(),
+            source: "1".into(),
+            trigger_kind: kind.into(),
+            trigger_event: "ticket.created".into(),
+            trigger_filter: "  ".into(),
+            trigger_cron: " 0 8 * * MON-FRI ".into(),
+            ..PlaybookForm::default()
+        };
+        let trigger = |kind: &str| form(kind).draft(true).expect(kind).trigger;
+        assert_eq!(trigger(""), Some(Trigger::Manual));
+        assert_eq!(
+            trigger("event"),
+            Some(Trigger::Event {
+                event: "ticket.created".into(),
+                filter: None
+            })
+        );
+        assert_eq!(
+            trigger("schedule"),
+            Some(Trigger::Schedule {
+                cron: "0 8 * * MON-FRI".into(),
+                timezone: "UTC".into()
+            })
+        );
+        let refused = |form: PlaybookForm| {
+            let (error, _) = input_refusal(form.draft(true).expect_err("refused"));
+            show_refusal(error, &[], "").expect("shown").errors.fields["trigger"].clone()
+        };
+        assert!(refused(form("sometimes")).contains("not a trigger"));
+        let bad_cron = PlaybookForm {
+            trigger_cron: "0 25 * * *".into(),
+            ..form("schedule")
+        };
+        assert_eq!(refused(bad_cron), "cron hour: 25 is outside 0-23");
+        // What was stored comes back into the same fields.
+        let stored = PlaybookForm::default().with_trigger(Trigger::Schedule {
+            cron: "@daily".into(),
+            timezone: "Europe/Paris".into(),
+        });
+        assert_eq!(
+            (stored.trigger_kind.as_str(), stored.trigger_cron.as_str()),
+            ("schedule", "@daily")
+        );
+        assert_eq!(stored.trigger_timezone, "Europe/Paris");
     }
 
     #[test]

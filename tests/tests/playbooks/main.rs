@@ -5,6 +5,8 @@
 //! comments survives its worker being killed during the sleep and during the wait
 //! with exactly one ticket and one comment.
 
+mod actions;
+
 use keel_tests::app::json_with_status;
 use keel_tests::worker::{worker_process, TestWorker};
 use keel_tests::TestApp;
@@ -172,6 +174,260 @@ async fn a_dry_run_records_its_actions_and_changes_nothing() {
     let real = start(&app, key, &counter, json!({})).await;
     let run = ended(&app, key, &real).await;
     assert_eq!(run["result"]["result"], 1, "{run}");
+}
+
+/// The tenant's playbook runs, newest first.
+async fn playbook_runs(app: &TestApp, key: &str) -> Vec<Value> {
+    let path = "/api/v1/workflow-runs?kind=playbook_run&limit=200";
+    let page = json_with_status(app.get(key, path).await, 200).await;
+    page["data"].as_array().expect("data").clone()
+}
+
+async fn comments_of(app: &TestApp, key: &str, ticket: &Value) -> Vec<String> {
+    let path = format!(
+        "/api/v1/tickets/{}/comments",
+        ticket["id"].as_str().expect("id")
+    );
+    let page = json_with_status(app.get(key, &path).await, 200).await;
+    let list = page["data"].as_array().or(page.as_array()).cloned();
+    list.unwrap_or_default()
+        .iter()
+        .filter_map(|c| c["body"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_event_starts_each_playbook_whose_trigger_accepts_it_within_the_limits() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("pb-event").await;
+    let key = &t.admin_key;
+    let _worker = TestWorker::start(&app);
+    let watched = created(&app, key, "/api/v1/clients", json!({"name": "Watched"})).await;
+    let other = created(&app, key, "/api/v1/clients", json!({"name": "Other"})).await;
+    let filter = format!(
+        r#"event.data.client_id == "{}""#,
+        watched["id"].as_str().expect("id")
+    );
+    let source = r#"
+        let ticket = input.event.data;
+        add_comment(#{ ticket_id: ticket.id, body: `Triaged ${ticket.number}` });
+        ticket.number
+    "#;
+    let trigger = json!({"kind": "event", "event": "ticket.created", "filter": filter});
+    let body = json!({"name": "Triage", "source": source, "trigger": trigger});
+    let saved = created(&app, key, "/api/v1/playbooks", body).await;
+    assert_eq!(saved["trigger"], trigger, "{saved}");
+
+    // A trigger naming no event type, or a filter that does not compile, is refused.
+    for (bad, expected) in [
+        (
+            json!({"kind": "event", "event": "ticket.exploded"}),
+            "not an event type",
+        ),
+        (
+            json!({"kind": "event", "event": "ticket.created", "filter": "event.data =="}),
+            "filter 1:",
+        ),
+    ] {
+        let body = json!({"name": "Broken", "source": "1", "trigger": bad});
+        let problem = json_with_status(app.post(key, "/api/v1/playbooks", &body).await, 422).await;
+        assert_eq!(problem["errors"][0]["field"], "trigger", "{problem}");
+        let message = problem["errors"][0]["message"].as_str().expect("message");
+        assert!(message.contains(expected), "{message}");
+    }
+
+    // The other client's ticket comes first on the same stream, so once the
+    // watched ticket's run exists the other event was already passed over.
+    let ignored = created(
+        &app,
+        key,
+        "/api/v1/tickets",
+        json!({"title": "Printer", "client_id": other["id"]}),
+    )
+    .await;
+    let ticket = created(
+        &app,
+        key,
+        "/api/v1/tickets",
+        json!({"title": "Server down", "client_id": watched["id"]}),
+    )
+    .await;
+    let number = ticket["number"].as_str().expect("number").to_owned();
+    let triaged = format!("Triaged {number}");
+    keel_tests::eventually(Duration::from_secs(60), || async {
+        comments_of(&app, key, &ticket)
+            .await
+            .contains(&triaged)
+            .then_some(())
+    })
+    .await
+    .expect("the playbook commented on the watched ticket");
+    let runs = playbook_runs(&app, key).await;
+    assert_eq!(
+        runs.len(),
+        1,
+        "one run, for the watched ticket only: {runs:?}"
+    );
+    let run = ended(&app, key, runs[0]["run_id"].as_str().expect("run id")).await;
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["input"]["trigger"], "event:ticket.created", "{run}");
+    assert_eq!(run["result"]["result"], number, "{run}");
+    assert!(comments_of(&app, key, &ignored).await.is_empty());
+
+    // Limits: bad values are refused by field; at the daily limit a manual start is
+    // a 429 saying which limit, and an event start is skipped and audited.
+    let bad = json!({"max_concurrent_runs": 0, "max_runs_per_day": 5});
+    let problem = json_with_status(app.put(key, "/api/v1/playbook-limits", &bad).await, 422).await;
+    assert_eq!(
+        problem["errors"][0]["field"], "max_concurrent_runs",
+        "{problem}"
+    );
+    let limits = json!({"max_concurrent_runs": 5, "max_runs_per_day": 1});
+    let set = json_with_status(app.put(key, "/api/v1/playbook-limits", &limits).await, 200).await;
+    assert_eq!(set, limits);
+    let read = json_with_status(app.get(key, "/api/v1/playbook-limits").await, 200).await;
+    assert_eq!(read, limits);
+    let path = format!(
+        "/api/v1/playbooks/{}/runs",
+        saved["id"].as_str().expect("id")
+    );
+    let body = json!({"input": {}, "dry_run": true});
+    let problem = json_with_status(app.post(key, &path, &body).await, 429).await;
+    let detail = problem["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("max_runs_per_day") && detail.contains("limit is 1"),
+        "{detail}"
+    );
+    let again = created(
+        &app,
+        key,
+        "/api/v1/tickets",
+        json!({"title": "Disk full", "client_id": watched["id"]}),
+    )
+    .await;
+    let refusal = keel_tests::eventually(Duration::from_secs(60), || async {
+        let log = json_with_status(app.get(key, "/api/v1/audit-log?limit=200").await, 200).await;
+        log["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .find(|e| e["action"] == "playbook.run_refused")
+            .cloned()
+    })
+    .await
+    .expect("the refused start is audited");
+    assert_eq!(refusal["resource_id"], saved["id"], "{refusal}");
+    assert_eq!(
+        refusal["details"]["trigger"], "event:ticket.created",
+        "{refusal}"
+    );
+    assert_eq!(playbook_runs(&app, key).await.len(), 1);
+    assert!(comments_of(&app, key, &again).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_schedule_trigger_keeps_one_temporal_schedule_running_the_current_version() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("pb-schedule").await;
+    let key = &t.admin_key;
+    let _worker = TestWorker::start(&app);
+    let temporal = activities::temporal::Temporal::connect(
+        &keel_tests::setting("KEEL_TEST_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+        "default",
+        &app.task_queue_prefix,
+    )
+    .await
+    .expect("temporal");
+
+    let bad = json!({"kind": "schedule", "cron": "61 * * * *"});
+    let body = json!({"name": "Nightly", "source": "1", "trigger": bad});
+    let problem = json_with_status(app.post(key, "/api/v1/playbooks", &body).await, 422).await;
+    assert_eq!(problem["errors"][0]["field"], "trigger", "{problem}");
+    assert_eq!(
+        problem["errors"][0]["message"],
+        "cron minute: 61 is outside 0-59"
+    );
+
+    let trigger = json!({"kind": "schedule", "cron": "0 3 * * *", "timezone": "Europe/Paris"});
+    let body = json!({"name": "Nightly", "source": r#"kv_increment(#{ key: "ticks" })"#, "trigger": trigger});
+    let saved = created(&app, key, "/api/v1/playbooks", body).await;
+    let id = saved["id"].as_str().expect("id").to_owned();
+    let playbook: uuid::Uuid = id.parse().expect("uuid");
+    let tenant = t.tenant;
+    assert_eq!(
+        temporal
+            .playbook_schedule(tenant, playbook)
+            .await
+            .expect("describe"),
+        Some("Europe/Paris".to_owned())
+    );
+
+    // Fired now, as at 03:00: one run of version 1, as the author.
+    temporal
+        .trigger_playbook_schedule(tenant, playbook)
+        .await
+        .expect("trigger");
+    let first = keel_tests::eventually(Duration::from_secs(60), || async {
+        let runs = playbook_runs(&app, key).await;
+        runs.into_iter().find(|r| r["status"] == "completed")
+    })
+    .await
+    .expect("the scheduled run completed");
+    let run = run_of(&app, key, first["run_id"].as_str().expect("run id")).await;
+    assert_eq!(run["input"]["trigger"], "schedule", "{run}");
+    assert_eq!(run["input"]["version"], 1, "{run}");
+    assert_eq!(run["input"]["run_as"], t.admin_id.to_string(), "{run}");
+    assert_eq!(run["result"]["result"], 1, "{run}");
+
+    // A new version replaces the schedule's input: the next run takes it.
+    let patch = json!({"source": r#"kv_increment(#{ key: "ticks", by: 10 })"#});
+    let path = format!("/api/v1/playbooks/{id}");
+    let updated = json_with_status(app.patch(key, &path, &patch).await, 200).await;
+    assert_eq!(updated["version"], 2);
+    temporal
+        .trigger_playbook_schedule(tenant, playbook)
+        .await
+        .expect("trigger");
+    let second = keel_tests::eventually(Duration::from_secs(60), || async {
+        let runs = playbook_runs(&app, key).await;
+        let done: Vec<Value> = runs
+            .into_iter()
+            .filter(|r| r["status"] == "completed")
+            .collect();
+        (done.len() == 2).then(|| done[0].clone())
+    })
+    .await
+    .expect("the second scheduled run completed");
+    let run = run_of(&app, key, second["run_id"].as_str().expect("run id")).await;
+    assert_eq!(run["input"]["version"], 2, "{run}");
+    assert_eq!(run["result"]["result"], 11, "{run}");
+
+    // Disabled, or made manual, the playbook has no schedule.
+    let off = json_with_status(app.patch(key, &path, &json!({"enabled": false})).await, 200).await;
+    assert_eq!(off["enabled"], false);
+    assert_eq!(
+        temporal
+            .playbook_schedule(tenant, playbook)
+            .await
+            .expect("describe"),
+        None
+    );
+    let on = json!({"enabled": true});
+    json_with_status(app.patch(key, &path, &on).await, 200).await;
+    assert!(temporal
+        .playbook_schedule(tenant, playbook)
+        .await
+        .expect("describe")
+        .is_some());
+    let manual = json!({"trigger": {"kind": "manual"}});
+    json_with_status(app.patch(key, &path, &manual).await, 200).await;
+    assert_eq!(
+        temporal
+            .playbook_schedule(tenant, playbook)
+            .await
+            .expect("describe"),
+        None
+    );
 }
 
 #[tokio::test]

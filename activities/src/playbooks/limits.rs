@@ -1,0 +1,153 @@
+//! A tenant's playbook limits: how many runs may run at once and how many may
+//! start in a day. A start over a limit is refused with the reason, so one
+//! runaway trigger cannot flood the workers, and its author can see why.
+
+use super::record;
+use crate::db::{DbError, TenantTx};
+use crate::records::RecordError;
+use crate::schema::{playbook_limits, workflow_runs};
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use engine::validation::Issues;
+use engine::workflows::WorkflowKind;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The limits of a tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RunLimits {
+    /// Runs that may be running at once (1 to 10,000).
+    pub max_concurrent_runs: i32,
+    /// Runs that may start in any 24 hours (1 to 1,000,000).
+    pub max_runs_per_day: i32,
+}
+
+/// What a tenant that set nothing may do.
+pub const DEFAULT_LIMITS: RunLimits = RunLimits {
+    max_concurrent_runs: 25,
+    max_runs_per_day: 2000,
+};
+
+/// Why a run may not start now.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LimitReached {
+    /// Too many running.
+    #[error(
+        "{running} playbook runs are running, the tenant's limit is {limit}: \
+         wait for some to finish or raise max_concurrent_runs"
+    )]
+    Concurrent {
+        /// Running now.
+        running: i64,
+        /// The limit.
+        limit: i32,
+    },
+    /// Too many started today.
+    #[error(
+        "{started} playbook runs started in the last 24 hours, the tenant's limit is {limit}: \
+         raise max_runs_per_day or wait"
+    )]
+    Daily {
+        /// Started in the last 24 hours.
+        started: i64,
+        /// The limit.
+        limit: i32,
+    },
+}
+
+/// The tenant's limits (the defaults when it set none).
+pub async fn limits(tx: &mut TenantTx) -> Result<RunLimits, DbError> {
+    let stored: Option<(i32, i32)> = playbook_limits::table
+        .select((
+            playbook_limits::max_concurrent_runs,
+            playbook_limits::max_runs_per_day,
+        ))
+        .first(tx.conn())
+        .await
+        .optional()?;
+    Ok(
+        stored.map_or(DEFAULT_LIMITS, |(concurrent, daily)| RunLimits {
+            max_concurrent_runs: concurrent,
+            max_runs_per_day: daily,
+        }),
+    )
+}
+
+/// Sets the tenant's limits, audited.
+pub async fn set_limits(
+    tx: &mut TenantTx,
+    limits: RunLimits,
+    actor: Option<Uuid>,
+) -> Result<RunLimits, RecordError> {
+    let mut issues = Issues::default();
+    if !(1..=10_000).contains(&limits.max_concurrent_runs) {
+        issues.add("max_concurrent_runs", "must be between 1 and 10000");
+    }
+    if !(1..=1_000_000).contains(&limits.max_runs_per_day) {
+        issues.add("max_runs_per_day", "must be between 1 and 1000000");
+    }
+    issues.finish(|| ()).map_err(RecordError::Invalid)?;
+    let tenant = tx.tenant().0;
+    diesel::insert_into(playbook_limits::table)
+        .values((
+            playbook_limits::tenant.eq(tenant),
+            playbook_limits::max_concurrent_runs.eq(limits.max_concurrent_runs),
+            playbook_limits::max_runs_per_day.eq(limits.max_runs_per_day),
+        ))
+        .on_conflict(playbook_limits::tenant)
+        .do_update()
+        .set((
+            playbook_limits::max_concurrent_runs.eq(limits.max_concurrent_runs),
+            playbook_limits::max_runs_per_day.eq(limits.max_runs_per_day),
+            playbook_limits::updated_at.eq(Utc::now()),
+        ))
+        .execute(tx.conn())
+        .await?;
+    let details = serde_json::to_value(limits).unwrap_or_default();
+    record(tx, actor, "playbook.limits_changed", tenant, details).await?;
+    Ok(limits)
+}
+
+/// Whether one more run may start now.
+pub async fn check_can_start(tx: &mut TenantTx) -> Result<Result<(), LimitReached>, DbError> {
+    let limits = limits(tx).await?;
+    let kind = WorkflowKind::PlaybookRun.name();
+    let running: i64 = workflow_runs::table
+        .filter(workflow_runs::kind.eq(kind))
+        .filter(workflow_runs::status.eq("running"))
+        .count()
+        .get_result(tx.conn())
+        .await?;
+    if running >= i64::from(limits.max_concurrent_runs) {
+        return Ok(Err(LimitReached::Concurrent {
+            running,
+            limit: limits.max_concurrent_runs,
+        }));
+    }
+    let started: i64 = workflow_runs::table
+        .filter(workflow_runs::kind.eq(kind))
+        .filter(workflow_runs::started_at.gt(Utc::now() - Duration::hours(24)))
+        .count()
+        .get_result(tx.conn())
+        .await?;
+    if started >= i64::from(limits.max_runs_per_day) {
+        return Ok(Err(LimitReached::Daily {
+            started,
+            limit: limits.max_runs_per_day,
+        }));
+    }
+    Ok(Ok(()))
+}
+
+/// Audits a start refused by a limit on the playbook, so its author sees why an
+/// event started nothing.
+pub async fn record_refusal(
+    tx: &mut TenantTx,
+    playbook: Uuid,
+    trigger: &str,
+    reason: &LimitReached,
+) -> Result<(), DbError> {
+    let details = serde_json::json!({"trigger": trigger, "reason": reason.to_string()});
+    record(tx, None, "playbook.run_refused", playbook, details).await
+}

@@ -1,0 +1,2 @@
+DROP INDEX workflow_runs_kind_started;
+DROP TABLE playbook_limits;
