@@ -5,7 +5,7 @@ use crate::clients::require_live_client;
 use crate::db::{DbError, TenantTx};
 use crate::pagination::{Page, PageRequest};
 use crate::records::RecordError;
-use crate::schema::{contacts, interaction_kinds, interactions, users};
+use crate::schema::{contacts, interaction_kinds, interactions, tickets, users};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -180,10 +180,21 @@ async fn check_references(tx: &mut TenantTx, draft: &InteractionDraft) -> Result
             Some(_) => {}
         }
     }
-    if draft.ticket_id.is_some() {
-        // The tickets module replaces this with a lookup; until it exists, no ticket
-        // id can refer to anything.
-        issue("ticket_id", "no such ticket");
+    if let Some(ticket) = draft.ticket_id {
+        let owner: Option<Uuid> = tickets::table
+            .find((tx.tenant().0, ticket))
+            .select(tickets::client_id)
+            .first(tx.conn())
+            .await
+            .optional()
+            .map_err(DbError::from)?;
+        match owner {
+            None => issue("ticket_id", "no such ticket"),
+            Some(owner) if owner != draft.client_id => {
+                issue("ticket_id", "belongs to another client")
+            }
+            Some(_) => {}
+        }
     }
     if !kind_exists(tx, &draft.kind).await? {
         issue("kind", "is not a built-in or tenant interaction kind");

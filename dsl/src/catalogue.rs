@@ -336,6 +336,7 @@ pub const ACTIONS: &[ActionSpec] = &[
                 "A one-line summary, up to 200 characters.",
             ),
             field("contact_id", Id, false, "A contact of that client."),
+            field("ticket_id", Id, false, "A ticket of that client it is about."),
         ],
         example: r#"add_client_note(#{ client_id: c.id, body: "Welcome call booked for Monday." });"#,
         fixture: r#"{"id":"00000000-0000-7000-8000-000000000006","client_id":"00000000-0000-7000-8000-000000000004","kind":"note","subject":"","notes":"(dry run)"}"#,

@@ -200,3 +200,39 @@ async fn interactions_link_client_contact_and_user_and_feed_the_timeline() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_interaction_links_a_ticket_of_its_own_client_only() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant("acme-links").await;
+    let key = &t.admin_key;
+    let client_id = client(&app, key, acme()).await["id"].clone();
+    let other_client = client(&app, key, json!({"name": "Other"})).await["id"].clone();
+    let ticket = |client: &serde_json::Value| {
+        let body = json!({"client_id": client, "title": "Printer jam"});
+        let app = &app;
+        async move { json_with_status(app.post(key, "/api/v1/tickets", &body).await, 201).await }
+    };
+    let own = ticket(&client_id).await;
+    let foreign = ticket(&other_client).await;
+    let call = |ticket_id: serde_json::Value| json!({"client_id": client_id, "ticket_id": ticket_id, "kind": "call", "subject": "Called about the jam"});
+    let linked = json_with_status(
+        app.post(key, "/api/v1/interactions", &call(own["id"].clone()))
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(linked["ticket_id"], own["id"], "{linked}");
+    for (bad, message) in [
+        (foreign["id"].clone(), "belongs to another client"),
+        (
+            json!("0190d1c2-0000-7000-8000-000000000009"),
+            "no such ticket",
+        ),
+    ] {
+        let problem =
+            json_with_status(app.post(key, "/api/v1/interactions", &call(bad)).await, 422).await;
+        assert_eq!(problem["errors"][0]["field"], "ticket_id", "{problem}");
+        assert_eq!(problem["errors"][0]["message"], message, "{problem}");
+    }
+}
