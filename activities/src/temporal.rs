@@ -369,19 +369,32 @@ impl Temporal {
         run_id: &str,
         note: Note,
     ) -> Result<(), TemporalError> {
+        self.run_handle::<SelfTest>(workflow_id, Some(run_id))
+            .signal(SelfTest::note, note, WorkflowSignalOptions::default())
+            .await
+            .map_err(signal_error)
+    }
+
+    /// A handle on one run of `workflow_id` (the latest when `run_id` is `None`).
+    fn run_handle<W: temporalio_common::HasWorkflowDefinition>(
+        &self,
+        workflow_id: &str,
+        run_id: Option<&str>,
+    ) -> WorkflowHandle<Client, W> {
         let info = WorkflowExecutionInfo::builder()
             .namespace(self.namespace.clone())
             .workflow_id(workflow_id)
-            .run_id(run_id)
+            .maybe_run_id(run_id.map(str::to_owned))
             .build();
-        let handle = WorkflowHandle::<Client, SelfTest>::new(self.client.clone(), info);
-        handle
-            .signal(SelfTest::note, note, WorkflowSignalOptions::default())
-            .await
-            .map_err(|e| match e {
-                WorkflowInteractionError::NotFound(_) => TemporalError::NotFound,
-                other => TemporalError::Rpc(other.to_string()),
-            })
+        WorkflowHandle::<Client, W>::new(self.client.clone(), info)
+    }
+}
+
+/// A signal's failure: a run that is gone is `NotFound`.
+fn signal_error(error: WorkflowInteractionError) -> TemporalError {
+    match error {
+        WorkflowInteractionError::NotFound(_) => TemporalError::NotFound,
+        other => TemporalError::Rpc(other.to_string()),
     }
 }
 
@@ -520,23 +533,14 @@ impl Temporal {
         run_id: &str,
         signal: PlaybookSignal,
     ) -> Result<(), TemporalError> {
-        let info = WorkflowExecutionInfo::builder()
-            .namespace(self.namespace.clone())
-            .workflow_id(workflow_id)
-            .run_id(run_id)
-            .build();
-        let handle = WorkflowHandle::<Client, PlaybookRun>::new(self.client.clone(), info);
-        handle
+        self.run_handle::<PlaybookRun>(workflow_id, Some(run_id))
             .signal(
                 PlaybookRun::signal,
                 signal,
                 WorkflowSignalOptions::default(),
             )
             .await
-            .map_err(|e| match e {
-                WorkflowInteractionError::NotFound(_) => TemporalError::NotFound,
-                other => TemporalError::Rpc(other.to_string()),
-            })
+            .map_err(signal_error)
     }
 
     /// Waits for a playbook run to end.
@@ -729,16 +733,7 @@ impl Temporal {
         workflow_id: &str,
         run_id: Option<&str>,
     ) -> Result<Vec<u8>, TemporalError> {
-        let info = WorkflowExecutionInfo::builder()
-            .namespace(self.namespace.clone())
-            .workflow_id(workflow_id)
-            .maybe_run_id(run_id.map(str::to_owned))
-            .build();
-        let handle = WorkflowHandle::<Client, temporalio_client::UntypedWorkflow>::new(
-            self.client.clone(),
-            info,
-        );
-        handle
+        self.run_handle::<temporalio_client::UntypedWorkflow>(workflow_id, run_id)
             .fetch_history(temporalio_client::WorkflowFetchHistoryOptions::default())
             .to_json()
             .await
