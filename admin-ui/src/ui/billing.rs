@@ -180,18 +180,7 @@ async fn refuse(
     fields: &'static [&'static str],
     into_page: impl FnOnce(FormErrors) -> Refused,
 ) -> PageResult {
-    let (errors, status) = match error {
-        RecordError::Invalid(issues) => (
-            FormErrors::from_issues(issues, fields),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-        RecordError::Conflict(message) => (FormErrors::general(message), StatusCode::CONFLICT),
-        RecordError::NotFound(what) => (
-            FormErrors::general(format!("no such {what}")),
-            StatusCode::NOT_FOUND,
-        ),
-        RecordError::Db(error) => return Err(error.into()),
-    };
+    let (errors, status) = FormErrors::refusal(error, fields)?;
     render_page(app, user, into_page(errors), status).await
 }
 

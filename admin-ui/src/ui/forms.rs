@@ -4,6 +4,9 @@
 //! never a bare extractor rejection, so parsing happens here rather than in serde.
 
 use activities::pagination::PageRequest;
+use activities::records::RecordError;
+use activities::DbError;
+use axum::http::StatusCode;
 use engine::validation::FieldIssue;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -51,6 +54,27 @@ impl FormErrors {
             fields: BTreeMap::new(),
             general: vec![message.into()],
         }
+    }
+
+    /// A refused record as the form shows it, with its status: invalid fields
+    /// (422), a conflict (409) or a missing record (404) said on the form. A
+    /// database failure is the caller's to answer.
+    pub fn refusal(
+        error: RecordError,
+        shown: &[&str],
+    ) -> Result<(FormErrors, StatusCode), DbError> {
+        Ok(match error {
+            RecordError::Invalid(issues) => (
+                FormErrors::from_issues(issues, shown),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            RecordError::Conflict(message) => (FormErrors::general(message), StatusCode::CONFLICT),
+            RecordError::NotFound(what) => (
+                FormErrors::general(format!("no such {what}")),
+                StatusCode::NOT_FOUND,
+            ),
+            RecordError::Db(error) => return Err(error),
+        })
     }
 }
 

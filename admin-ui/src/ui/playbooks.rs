@@ -307,18 +307,7 @@ fn show_refusal(
         .iter()
         .map(|e| CompileErrorRow::new(source, e))
         .collect();
-    let (errors, status) = match error {
-        RecordError::Invalid(issues) => (
-            FormErrors::from_issues(issues, FIELDS),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-        RecordError::Conflict(message) => (FormErrors::general(message), StatusCode::CONFLICT),
-        RecordError::NotFound(what) => (
-            FormErrors::general(format!("no such {what}")),
-            StatusCode::NOT_FOUND,
-        ),
-        RecordError::Db(error) => return Err(error.into()),
-    };
+    let (errors, status) = FormErrors::refusal(error, FIELDS)?;
     Ok(Shown {
         errors,
         compile_errors,
