@@ -8,6 +8,7 @@ use engine::workflows::invoice_delivery::InvoiceDeliveryInput;
 use engine::workflows::notification_digest::DigestInput;
 use engine::workflows::notification_fan_out::FanOutInput;
 use engine::workflows::onboarding::{OnboardingInput, OnboardingResult};
+use engine::workflows::outbound_email::{OutboundEmail, OutboundEmailInput};
 use engine::workflows::self_test::{Note, SelfTestInput, SelfTestResult};
 use engine::workflows::ticket_sla::{self, SlaSignal, SlaView, TicketSlaInput};
 use engine::workflows::timesheet_approval::{self, ApprovalInput, TimesheetDecision};
@@ -187,6 +188,24 @@ impl Temporal {
         let started = self
             .client
             .start_workflow(NotificationFanOut::run, input, options)
+            .await
+            .map(|handle| handle.run_id().map(str::to_owned));
+        joined(workflow_id, started)
+    }
+
+    /// Starts the delivery of e-mails queued outside the fan-out (an `email.queued`
+    /// event); a redelivered event finds the run (running or finished) and starts
+    /// nothing.
+    pub async fn start_outbound_email(
+        &self,
+        input: OutboundEmailInput,
+    ) -> Result<StartedRun, TemporalError> {
+        let workflow_id = WorkflowKind::OutboundEmail
+            .workflow_id(input.tenant, &input.event_id.simple().to_string());
+        let options = self.start_or_join(&workflow_id, WorkflowIdReusePolicy::RejectDuplicate);
+        let started = self
+            .client
+            .start_workflow(OutboundEmail::run, input, options)
             .await
             .map(|handle| handle.run_id().map(str::to_owned));
         joined(workflow_id, started)

@@ -130,6 +130,10 @@ pub enum DomainEvent {
     /// reminder delay.
     #[serde(rename = "timesheet.approval_reminder")]
     TimesheetApprovalReminder(TimesheetEvent),
+    /// E-mails were queued outside the notification fan-out (a playbook's
+    /// `send_email`); the workflow starter starts their delivery.
+    #[serde(rename = "email.queued")]
+    EmailQueued(EmailQueued),
     /// A free-form event for tests and integrations (`test.ping`).
     #[serde(rename = "test.ping")]
     TestPing {
@@ -174,6 +178,7 @@ impl DomainEvent {
             DomainEvent::TimesheetApproved(_) => "timesheet.approved",
             DomainEvent::TimesheetChangesRequested(_) => "timesheet.changes_requested",
             DomainEvent::TimesheetApprovalReminder(_) => "timesheet.approval_reminder",
+            DomainEvent::EmailQueued(_) => "email.queued",
             DomainEvent::TestPing { .. } => "test.ping",
         }
     }
@@ -212,8 +217,18 @@ impl DomainEvent {
         "timesheet.approved",
         "timesheet.changes_requested",
         "timesheet.approval_reminder",
+        "email.queued",
         "test.ping",
     ];
+}
+
+/// E-mails queued in `notification_log` under one batch key, waiting to be sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EmailQueued {
+    /// The rows' batch key.
+    pub batch_key: String,
+    /// How many rows were queued.
+    pub emails: u32,
 }
 
 /// Which record an event is about, for the events of business records.
@@ -381,6 +396,10 @@ mod tests {
             DomainEvent::TestPing {
                 payload: serde_json::json!(1),
             },
+            DomainEvent::EmailQueued(EmailQueued {
+                batch_key: "playbook:x".into(),
+                emails: 1,
+            }),
         ] {
             let value = serde_json::to_value(envelope(event.clone())).expect("json");
             assert_eq!(value["type"], event.type_name());

@@ -22,7 +22,7 @@ pub mod time;
 pub mod validation;
 pub mod workflows;
 
-pub use events::{DomainEvent, EventEnvelope, RecordRef, TicketEvent, TimesheetEvent};
+pub use events::{DomainEvent, EmailQueued, EventEnvelope, RecordRef, TicketEvent, TimesheetEvent};
 pub use identity::{Email, EmailError};
 pub use rbac::{Permission, ShippedRole, SHIPPED_ROLES};
 pub use tenancy::{Slug, SlugError, TenantId};

@@ -50,6 +50,8 @@ fn replayer() -> WorkflowReplayer {
         .expect("register credit expiry")
         .register_workflow::<InvoiceDelivery>()
         .expect("register invoice delivery")
+        .register_workflow::<engine::workflows::OutboundEmail>()
+        .expect("register outbound e-mail")
         .build();
     WorkflowReplayer::new(options).expect("replayer")
 }

@@ -149,6 +149,8 @@ pub async fn run(
         .map_err(sdk)?
         .register_workflow::<dsl::PlaybookRun>()
         .map_err(sdk)?
+        .register_workflow::<engine::workflows::OutboundEmail>()
+        .map_err(sdk)?
         .register_activities(RunRecorder { db: db.clone() })
         .register_activities(Onboarding { db: db.clone() })
         .register_activities(SelfTestSteps { db: db.clone() })

@@ -11,6 +11,7 @@ use activities::Db;
 use dsl::workflow::PlaybookRunInput;
 use engine::workflows::notification_digest::DigestInput;
 use engine::workflows::notification_fan_out::FanOutInput;
+use engine::workflows::outbound_email::OutboundEmailInput;
 use engine::workflows::ticket_sla::{SlaSignal, TicketSlaInput};
 use engine::workflows::timesheet_approval::ApprovalInput;
 use engine::workflows::warranty_watch::WarrantyWatchInput;
@@ -92,6 +93,20 @@ impl WorkflowStarter {
                 .start_notification_digest(DigestInput::daily(event.tenant))
                 .await
                 .map_err(|e| e.to_string())?;
+        }
+        if let DomainEvent::EmailQueued(queued) = &event.event {
+            let input = OutboundEmailInput {
+                tenant: event.tenant,
+                event_id: event.event_id,
+                batch_key: queued.batch_key.clone(),
+                emails: queued.emails,
+            };
+            return self
+                .temporal
+                .start_outbound_email(input)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string());
         }
         let Some(subtype) = engine::notifications::subtype_of(event) else {
             return Ok(());

@@ -12,6 +12,7 @@ pub mod invoice_delivery;
 pub mod notification_digest;
 pub mod notification_fan_out;
 pub mod onboarding;
+pub mod outbound_email;
 pub mod run_record;
 pub mod self_test;
 pub mod ticket_sla;
@@ -30,6 +31,7 @@ pub use invoice_delivery::InvoiceDelivery;
 pub use notification_digest::NotificationDigest;
 pub use notification_fan_out::NotificationFanOut;
 pub use onboarding::TenantOnboarding;
+pub use outbound_email::OutboundEmail;
 pub use self_test::SelfTest;
 pub use ticket_sla::TicketSla;
 pub use timesheet_approval::TimesheetApproval;
@@ -70,6 +72,8 @@ pub enum WorkflowKind {
     InvoiceDelivery,
     /// One run of a tenant's Rhai playbook (the workflow lives in the `dsl` crate).
     PlaybookRun,
+    /// E-mails a playbook queued, sent in turn ([`OutboundEmail`]).
+    OutboundEmail,
 }
 
 impl WorkflowKind {
@@ -87,6 +91,7 @@ impl WorkflowKind {
             WorkflowKind::CreditExpiry => "credit_expiry",
             WorkflowKind::InvoiceDelivery => "invoice_delivery",
             WorkflowKind::PlaybookRun => "playbook_run",
+            WorkflowKind::OutboundEmail => "outbound_email",
         }
     }
 
@@ -104,6 +109,7 @@ impl WorkflowKind {
             WorkflowKind::CreditExpiry,
             WorkflowKind::InvoiceDelivery,
             WorkflowKind::PlaybookRun,
+            WorkflowKind::OutboundEmail,
         ]
         .into_iter()
         .find(|k| k.name() == name)
@@ -123,6 +129,7 @@ impl WorkflowKind {
             WorkflowKind::CreditExpiry => "CreditExpiry",
             WorkflowKind::InvoiceDelivery => "InvoiceDelivery",
             WorkflowKind::PlaybookRun => "PlaybookRun",
+            WorkflowKind::OutboundEmail => "OutboundEmail",
         }
     }
 
