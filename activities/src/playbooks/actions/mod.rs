@@ -3,8 +3,10 @@
 //! exactly as the REST API checks the same data, and the user's permissions bound
 //! what a run may do.
 
+mod billing;
 mod inbox;
 mod kv;
+mod mail;
 mod records;
 mod tickets;
 
@@ -101,6 +103,8 @@ async fn dispatch(
         "update_asset" => records::update_asset(tx, args, run_as).await,
         "create_time_entry" => records::create_time_entry(tx, args, run_as).await,
         "notify_user" => inbox::notify_user(tx, args).await,
+        "send_email" => mail::send_email(tx, args).await,
+        "find_invoices" => billing::find_invoices(tx, args).await,
         "kv_get" => kv::kv_get(tx, args).await,
         "kv_set" => kv::kv_set(tx, args).await,
         "kv_increment" => kv::kv_increment(tx, args).await,
