@@ -6,6 +6,7 @@
 //! with exactly one ticket and one comment.
 
 mod actions;
+mod email;
 
 use keel_tests::app::json_with_status;
 use keel_tests::worker::{worker_process, TestWorker};
