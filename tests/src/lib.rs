@@ -8,6 +8,7 @@
 //! `redis://127.0.0.1:6379/`), `KEEL_TEST_TEMPORAL_ADDRESS` (default `127.0.0.1:7233`).
 
 pub mod app;
+pub mod browser;
 pub mod database;
 pub mod smtp;
 pub mod worker;

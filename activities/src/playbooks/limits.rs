@@ -109,9 +109,38 @@ pub async fn set_limits(
     Ok(limits)
 }
 
-/// Whether one more run may start now.
-pub async fn check_can_start(tx: &mut TenantTx) -> Result<Result<(), LimitReached>, DbError> {
-    let limits = limits(tx).await?;
+/// How much of its limits a tenant uses now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RunUsage {
+    /// Playbook runs running now.
+    pub running: i64,
+    /// Playbook runs started in the last 24 hours.
+    pub started_last_day: i64,
+}
+
+impl RunUsage {
+    /// Whether one more run may start under `limits`: the concurrent limit is
+    /// named first, as it is the one that frees up soonest.
+    pub fn check(self, limits: RunLimits) -> Result<(), LimitReached> {
+        if self.running >= i64::from(limits.max_concurrent_runs) {
+            return Err(LimitReached::Concurrent {
+                running: self.running,
+                limit: limits.max_concurrent_runs,
+            });
+        }
+        if self.started_last_day >= i64::from(limits.max_runs_per_day) {
+            return Err(LimitReached::Daily {
+                started: self.started_last_day,
+                limit: limits.max_runs_per_day,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The tenant's playbook runs running now and started in the last 24 hours (two
+/// counts over `workflow_runs`, the table the runs pages read).
+pub async fn usage(tx: &mut TenantTx) -> Result<RunUsage, DbError> {
     let kind = WorkflowKind::PlaybookRun.name();
     let running: i64 = workflow_runs::table
         .filter(workflow_runs::kind.eq(kind))
@@ -119,25 +148,22 @@ pub async fn check_can_start(tx: &mut TenantTx) -> Result<Result<(), LimitReache
         .count()
         .get_result(tx.conn())
         .await?;
-    if running >= i64::from(limits.max_concurrent_runs) {
-        return Ok(Err(LimitReached::Concurrent {
-            running,
-            limit: limits.max_concurrent_runs,
-        }));
-    }
-    let started: i64 = workflow_runs::table
+    let started_last_day: i64 = workflow_runs::table
         .filter(workflow_runs::kind.eq(kind))
         .filter(workflow_runs::started_at.gt(Utc::now() - Duration::hours(24)))
         .count()
         .get_result(tx.conn())
         .await?;
-    if started >= i64::from(limits.max_runs_per_day) {
-        return Ok(Err(LimitReached::Daily {
-            started,
-            limit: limits.max_runs_per_day,
-        }));
-    }
-    Ok(Ok(()))
+    Ok(RunUsage {
+        running,
+        started_last_day,
+    })
+}
+
+/// Whether one more run may start now.
+pub async fn check_can_start(tx: &mut TenantTx) -> Result<Result<(), LimitReached>, DbError> {
+    let limits = limits(tx).await?;
+    Ok(usage(tx).await?.check(limits))
 }
 
 /// Audits a start refused by a limit on the playbook, so its author sees why an
@@ -150,4 +176,54 @@ pub async fn record_refusal(
 ) -> Result<(), DbError> {
     let details = serde_json::json!({"trigger": trigger, "reason": reason.to_string()});
     record(tx, None, "playbook.run_refused", playbook, details).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_is_refused_at_either_limit_naming_it() {
+        let limits = RunLimits {
+            max_concurrent_runs: 2,
+            max_runs_per_day: 10,
+        };
+        let usage = |running, started_last_day| RunUsage {
+            running,
+            started_last_day,
+        };
+        let cases = [
+            ("idle", usage(0, 0), Ok(())),
+            ("below both", usage(1, 9), Ok(())),
+            (
+                "at the concurrent limit",
+                usage(2, 3),
+                Err(LimitReached::Concurrent {
+                    running: 2,
+                    limit: 2,
+                }),
+            ),
+            (
+                "at the daily limit",
+                usage(0, 10),
+                Err(LimitReached::Daily {
+                    started: 10,
+                    limit: 10,
+                }),
+            ),
+            (
+                "at both: the concurrent one is named",
+                usage(5, 50),
+                Err(LimitReached::Concurrent {
+                    running: 5,
+                    limit: 2,
+                }),
+            ),
+        ];
+        for (name, usage, expected) in cases {
+            assert_eq!(usage.check(limits), expected, "{name}");
+        }
+        let reason = usage(0, 10).check(limits).expect_err("refused").to_string();
+        assert!(reason.contains("max_runs_per_day"), "{reason}");
+    }
 }

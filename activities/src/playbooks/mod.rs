@@ -259,6 +259,25 @@ pub async fn event_subscribers(
         .collect())
 }
 
+/// Most playbooks a "Run playbook" picker offers.
+pub const MAX_MANUAL_PLAYBOOKS: i64 = 200;
+
+/// The enabled playbooks whose trigger is manual, by name: what a user may start
+/// by hand from a ticket or client page (at most [`MAX_MANUAL_PLAYBOOKS`]).
+pub async fn manual_playbooks(tx: &mut TenantTx) -> Result<Vec<Playbook>, DbError> {
+    let kind = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+        "playbooks.trigger ->> 'kind'",
+    );
+    Ok(playbooks::table
+        .filter(playbooks::enabled.eq(true))
+        .filter(kind.eq("manual"))
+        .order((playbooks::name.asc(), playbooks::id.asc()))
+        .limit(MAX_MANUAL_PLAYBOOKS)
+        .select(Playbook::as_select())
+        .load(tx.conn())
+        .await?)
+}
+
 async fn record(
     tx: &mut TenantTx,
     actor: Option<Uuid>,

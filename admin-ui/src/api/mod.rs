@@ -12,6 +12,7 @@ pub mod interactions;
 pub mod invoices;
 pub mod notifications;
 pub mod pagination;
+pub(crate) mod playbook_start;
 pub mod playbooks;
 pub mod tenants;
 pub mod ticket_settings;

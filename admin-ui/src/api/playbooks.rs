@@ -3,6 +3,7 @@
 //! dry), and `/playbook-actions`, the catalogue scripts call.
 
 use super::pagination::{page_of, Listed};
+use super::playbook_start::{start_playbook_run, StartRequest};
 use crate::auth::{require, Caller};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -288,47 +289,21 @@ pub async fn start_run(
             format!("{name} is not an action"),
         ));
     }
-    let mut tx = app.db.tenant_tx(caller.tenant).await?;
-    let playbook = playbooks::find_playbook(&mut tx, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("playbook"))?;
-    let version = body.version.unwrap_or(playbook.playbook.current_version);
-    let source = playbooks::version_source(&mut tx, id, version)
-        .await?
-        .ok_or_else(|| ApiError::invalid_field("version", "no such version"))?;
-    let allowed = limits::check_can_start(&mut tx).await?;
-    tx.commit().await?;
-    allowed.map_err(|reached| ApiError::limit_reached(reached.to_string()))?;
-    if !playbook.playbook.enabled && !body.dry_run {
-        return Err(ApiError::conflict(
-            "the playbook is disabled; enable it or start a dry run",
-        ));
-    }
-    let run = PlaybookRunInput {
-        tenant: caller.tenant,
+    let request = StartRequest {
         playbook_id: id,
-        version,
-        source,
+        version: body.version,
         input,
         dry_run: body.dry_run,
         fixtures: body.fixtures,
-        run_as: caller.user_id,
-        trigger: "api".into(),
+        trigger: "api",
     };
-    let started = app
-        .temporal()
-        .await?
-        .start_playbook_run(run.clone())
-        .await
-        .map_err(ApiError::unavailable)?;
-    let kind = engine::workflows::WorkflowKind::PlaybookRun;
-    super::workflow_runs::record_started(&app, caller.tenant, &started, kind, &run).await?;
+    let started = start_playbook_run(&app, caller.tenant, caller.user_id, request).await??;
     Ok((
         StatusCode::ACCEPTED,
         Json(PlaybookRunStarted {
-            run_id: started.run_id,
+            run_id: Some(started.run_id.to_string()),
             workflow_id: started.workflow_id,
-            version,
+            version: started.version,
         }),
     ))
 }

@@ -1,6 +1,7 @@
 //! A client's page: its fields, contacts, locations, tickets, assets, billing
 //! (see `client_billing`) and timeline, with the small forms that act on the
-//! client in place (add, edit or archive a location, log an interaction, archive).
+//! client in place (add, edit or archive a location, log an interaction, archive,
+//! run a playbook: see `playbook_launch`).
 //! A refused small form re-renders the whole page with its errors, so the user
 //! keeps what they typed and the context they typed it in.
 
@@ -9,6 +10,7 @@ use super::forms::{checkbox, optional_text, parse_id, ticked, FormErrors, Parse}
 use super::pages::{
     csrf_failure, forbidden_page, nav, not_found_page, render, CsrfForm, PageResult,
 };
+use super::playbook_launch::{self, LaunchForm};
 use super::session::SignedIn;
 use crate::AppState;
 use activities::assets::{self, AssetFilter};
@@ -124,6 +126,8 @@ pub(super) struct Refused {
     pub(super) archive_error: Option<String>,
     /// A refused grant of credit (the billing section).
     pub(super) credit: Option<(CreditForm, FormErrors)>,
+    /// A refused "Run playbook" form (see `playbook_launch`).
+    pub(super) playbook_run: Option<(LaunchForm, FormErrors)>,
 }
 
 pub async fn detail(
@@ -197,6 +201,8 @@ pub(super) async fn render_detail(
         }
     };
     let billing = super::client_billing::section(&mut tx, user, &client, refused.credit).await?;
+    let playbook_run =
+        playbook_launch::section(&mut tx, user, "clients", id, refused.playbook_run).await?;
     tx.commit().await?;
     let mut location_edit = refused.location_edit;
     let locations: Vec<_> = locations
@@ -246,6 +252,7 @@ pub(super) async fn render_detail(
         location_error => refused.location_error,
         can_write => user.0.can(Permission::CLIENT_WRITE),
         billing,
+        playbook_run,
     };
     Ok((status, render(app, "client.html", ctx)?).into_response())
 }

@@ -3,7 +3,8 @@
 //! with their SLA, the ticket settings (SLA policies, business hours, boards), and
 //! time (my week with its timer, timesheets, the team approvals page), and billing
 //! (dashboard, invoices and their review, contracts, the catalogue, a client's
-//! balance and credits), and playbooks (the editor, versions, runs and signals).
+//! balance and credits), and playbooks (the editor, versions, runs and signals,
+//! the tenant's limits, and run forms on ticket and client pages).
 //! Pages are minijinja templates compiled into the binary; forms carry CSRF tokens.
 
 mod asset_detail;
@@ -25,6 +26,8 @@ mod lookups;
 mod notification_settings;
 mod notifications;
 mod pages;
+mod playbook_launch;
+mod playbook_limits;
 mod playbooks;
 #[cfg(test)]
 mod render_tests;
@@ -155,6 +158,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "playbook.html",
         include_str!("../../templates/playbook.html"),
     ),
+    (
+        "playbook_run.html",
+        include_str!("../../templates/playbook_run.html"),
+    ),
+    (
+        "playbook_limits.html",
+        include_str!("../../templates/playbook_limits.html"),
+    ),
 ];
 
 /// The compiled page templates.
@@ -187,6 +198,10 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/runs/{run_id}/signal", post(runs::signal))
         .route("/playbooks", get(playbooks::list).post(playbooks::create))
         .route(
+            "/playbooks/limits",
+            get(playbook_limits::page).post(playbook_limits::save),
+        )
+        .route(
             "/playbooks/{id}",
             get(playbooks::editor).post(playbooks::save),
         )
@@ -199,6 +214,10 @@ pub fn router(_state: AppState) -> Router<AppState> {
             get(clients::edit_form).post(clients::update),
         )
         .route("/clients/{id}/archive", post(client_detail::archive))
+        .route(
+            "/clients/{id}/playbook-runs",
+            post(playbook_launch::from_client),
+        )
         .route("/clients/{id}/locations", post(client_detail::add_location))
         .route(
             "/clients/{id}/locations/{location_id}",
@@ -247,6 +266,10 @@ pub fn router(_state: AppState) -> Router<AppState> {
         .route("/tickets/{id}/status", post(ticket_detail::change_status))
         .route("/tickets/{id}/triage", post(ticket_detail::triage))
         .route("/tickets/{id}/comments", post(ticket_detail::add_comment))
+        .route(
+            "/tickets/{id}/playbook-runs",
+            post(playbook_launch::from_ticket),
+        )
         .route("/settings/sla", get(sla_settings::sla_page))
         .route("/settings/sla/policies", post(sla_settings::create_policy))
         .route(

@@ -10,7 +10,9 @@ use super::forms::{link, page_after, parse_id, ticked, FormErrors};
 use super::pages::{
     forbidden_page, in_tx, nav, not_found_page, render, writable, PageResult, Refusal,
 };
+use super::playbook_launch::{start_as, NotStarted};
 use super::session::SignedIn;
+use crate::api::playbook_start::{StartRefused, StartRequest};
 use crate::api::playbooks::{is_scheduled, sync_schedule};
 use crate::error::ApiError;
 use crate::AppState;
@@ -23,10 +25,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use dsl::manifest::{PlaybookDraft, PlaybookInput, PlaybookInputError};
 use dsl::triggers::Trigger;
-use dsl::workflow::PlaybookRunInput;
 use dsl::CompileError;
 use engine::validation::FieldIssue;
-use engine::workflows::WorkflowKind;
 use engine::Permission;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -542,58 +542,31 @@ pub async fn start_run(
             return refuse_run(&app, &user, id, form, errors, status).await;
         }
     };
-    let mut tx = app.db.tenant_tx(user.0.tenant).await?;
-    let found = playbooks::find_playbook(&mut tx, id).await?;
-    let allowed = playbooks::limits::check_can_start(&mut tx).await?;
-    tx.commit().await?;
-    let Some(detail) = found else {
-        return not_found_page(&app, &user, "playbook");
-    };
-    if let Err(reached) = allowed {
-        let errors = FormErrors::general(format!("The run could not start: {reached}."));
-        let status = StatusCode::TOO_MANY_REQUESTS;
-        return refuse_run(&app, &user, id, form, errors, status).await;
-    }
-    if !detail.playbook.enabled && !request.dry_run {
-        let errors = FormErrors::general(
-            "This playbook is disabled: enable it and save, or tick Dry run to try it.",
-        );
-        return refuse_run(&app, &user, id, form, errors, StatusCode::CONFLICT).await;
-    }
-    let run = PlaybookRunInput {
-        tenant: user.0.tenant,
+    let request = StartRequest {
         playbook_id: id,
-        version: detail.playbook.current_version,
-        source: detail.source,
+        version: None,
         input: request.input,
         dry_run: request.dry_run,
         fixtures: request.fixtures,
-        run_as: user.0.user_id,
-        trigger: "manual".into(),
+        trigger: "manual",
     };
-    match launch(&app, &run).await {
-        Ok(run_id) => Ok(Redirect::to(&format!("/runs/{run_id}")).into_response()),
-        // Temporal down (503) is the user's to retry; the page says so in place.
-        Err(error) if error.status() == StatusCode::SERVICE_UNAVAILABLE => {
-            let errors =
-                FormErrors::general(format!("The run could not start: {}", error.detail()));
-            refuse_run(&app, &user, id, form, errors, error.status()).await
+    let (errors, status) = match start_as(&app, &user, request).await? {
+        Ok(run_id) => return Ok(Redirect::to(&format!("/runs/{run_id}")).into_response()),
+        Err(NotStarted::Refused(StartRefused::NotFound)) => {
+            return not_found_page(&app, &user, "playbook")
         }
-        Err(error) => Err(error),
-    }
-}
-
-/// Starts the workflow and records its run, as `POST /api/v1/playbooks/{id}/runs`
-/// does; answers the run id.
-async fn launch(app: &AppState, run: &PlaybookRunInput) -> Result<Uuid, ApiError> {
-    let started = app
-        .temporal()
-        .await?
-        .start_playbook_run(run.clone())
-        .await
-        .map_err(ApiError::unavailable)?;
-    let kind = WorkflowKind::PlaybookRun;
-    crate::api::workflow_runs::record_started(app, run.tenant, &started, kind, run).await
+        Err(NotStarted::Refused(StartRefused::Disabled)) => (
+            FormErrors::general(
+                "This playbook is disabled: enable it and save, or tick Dry run to try it.",
+            ),
+            StatusCode::CONFLICT,
+        ),
+        Err(not_started) => {
+            let (message, status) = not_started.shown();
+            (FormErrors::general(message), status)
+        }
+    };
+    refuse_run(&app, &user, id, form, errors, status).await
 }
 
 /// The page again with the run form as typed and why it was refused.

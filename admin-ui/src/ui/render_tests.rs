@@ -1317,3 +1317,184 @@ fn a_billing_run_page_says_how_many_clients_are_done() {
     );
     assert!(html.contains("180 draft invoices · 2 held"), "{html}");
 }
+
+/// The ticket page with only what the "Run playbook" form needs besides it.
+fn ticket_page(playbook_run: Option<serde_json::Value>) -> String {
+    render(
+        "ticket.html",
+        context! {
+            nav => nav(), ticket => ticket(), client => json!({"id": "c1", "name": "Acme"}), contact => (),
+            statuses => Vec::<Value>::new(), priorities => Vec::<Value>::new(), boards => Vec::<Value>::new(),
+            users => Vec::<Value>::new(), comments => Vec::<Value>::new(), history => Vec::<Value>::new(),
+            policy => (), names => json!({}),
+            response => json!({"text": "met", "tone": "met"}), resolution => json!({"text": "met", "tone": "met"}),
+            status_form => json!({}), status_errors => FormErrors::default(),
+            triage_form => json!({}), triage_errors => FormErrors::default(),
+            comment_form => json!({}), comment_errors => FormErrors::default(),
+            can_update => false, playbook_run,
+        },
+    )
+}
+
+fn manual_playbooks() -> Vec<serde_json::Value> {
+    vec![
+        json!({"id": "p1", "name": "Escalate <now>", "description": "Pages the on-call engineer"}),
+        json!({"id": "p2", "name": "Nudge", "description": ""}),
+    ]
+}
+
+#[test]
+fn the_ticket_page_offers_manual_playbooks_to_users_who_may_run_them() {
+    let run_form = json!({
+        "records": "tickets", "id": "t1", "playbooks": manual_playbooks(),
+        "form": {"playbook_id": ""}, "errors": FormErrors::default(), "open": false,
+    });
+    let html = ticket_page(Some(run_form));
+    assert!(
+        html.contains(r#"<section class="card" id="run-playbook">"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"action="/tickets/t1/playbook-runs""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            r#"<option value="p1">Escalate &lt;now&gt; — Pages the on-call engineer</option>"#
+        ),
+        "name and description, escaped: {html}"
+    );
+    assert!(
+        html.contains(r#"<option value="p2">Nudge</option>"#),
+        "{html}"
+    );
+    let form = &html[html.find(r#"id="run-playbook""#).expect("section")..];
+    assert!(form.contains(r#"name="csrf_token" value="tok""#), "{form}");
+
+    let without = ticket_page(None);
+    assert!(!without.contains("run-playbook"), "{without}");
+    assert!(!without.contains("playbook-runs"), "{without}");
+}
+
+#[test]
+fn a_refused_run_from_the_ticket_page_says_why_and_keeps_the_choice() {
+    let run_form = json!({
+        "records": "tickets", "id": "t1", "playbooks": manual_playbooks(),
+        "form": {"playbook_id": "p2"},
+        "errors": FormErrors::general("The run could not start: 3 playbook runs started in the last 24 hours, the tenant's limit is 3: raise max_runs_per_day or wait."),
+        "open": true,
+    });
+    let html = ticket_page(Some(run_form));
+    assert!(
+        html.contains("the tenant&#x27;s limit is 3: raise max_runs_per_day or wait.</li>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<option value="p2" selected>Nudge</option>"#),
+        "{html}"
+    );
+
+    let none = json!({
+        "records": "tickets", "id": "t1", "playbooks": [],
+        "form": {"playbook_id": ""}, "errors": FormErrors::default(), "open": false,
+    });
+    let html = ticket_page(Some(none));
+    assert!(
+        html.contains("No enabled playbook is started by hand."),
+        "{html}"
+    );
+    assert!(
+        !html.contains("playbook-runs"),
+        "no form without a playbook: {html}"
+    );
+}
+
+#[test]
+fn the_client_page_offers_manual_playbooks_only_to_users_who_may_run_them() {
+    let client = json!({
+        "id": "c1", "name": "Acme", "client_type": "company", "billing_email": null,
+        "currency": "USD", "payment_terms": "net_30", "billing_cycle": "monthly",
+        "billing_anchor_day": 1, "tax_region": null, "is_tax_exempt": false, "tags": [],
+        "notes": "", "is_inactive": false, "archived_at": null, "merged_into": null,
+    });
+    let page = |playbook_run: Option<serde_json::Value>| {
+        render(
+            "client.html",
+            context! {
+                nav => nav(), client => client.clone(), contacts => Vec::<Value>::new(), more_contacts => false,
+                locations => Vec::<Value>::new(), assets => Vec::<Value>::new(), more_assets => false,
+                tickets => Vec::<Value>::new(), more_tickets => false, can_read_tickets => false,
+                kinds => Vec::<Value>::new(), timeline => Vec::<Value>::new(), more_timeline => false,
+                location_form => json!({}), location_errors => FormErrors::default(),
+                interaction_form => json!({}), interaction_errors => FormErrors::default(),
+                can_write => false, billing => (), playbook_run,
+            },
+        )
+    };
+    let errors = FormErrors::from_issues(
+        vec![issue("playbook_id", "is not a playbook of this tenant")],
+        &["playbook_id"],
+    );
+    let html = page(Some(json!({
+        "records": "clients", "id": "c1", "playbooks": manual_playbooks(),
+        "form": {"playbook_id": "gone"}, "errors": errors, "open": true,
+    })));
+    assert!(
+        html.contains(r#"action="/clients/c1/playbook-runs""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<p class="field-error" data-field="playbook_id">is not a playbook of this tenant</p>"#),
+        "{html}"
+    );
+    let without = page(None);
+    assert!(!without.contains("run-playbook"), "{without}");
+}
+
+fn limits_page(can_manage: bool, form: serde_json::Value, errors: FormErrors) -> String {
+    render(
+        "playbook_limits.html",
+        context! {
+            nav => nav(),
+            limits => json!({"max_concurrent_runs": 25, "max_runs_per_day": 2000}),
+            usage => json!({"running": 3, "started_last_day": 41}),
+            form, errors, saved => false, max_calls_per_run => 500,
+            defaults => json!({"max_concurrent_runs": 25, "max_runs_per_day": 2000}),
+            can_manage,
+        },
+    )
+}
+
+#[test]
+fn the_limits_page_shows_limits_and_usage_and_names_a_refused_field() {
+    let errors = FormErrors::from_issues(
+        vec![issue("max_concurrent_runs", "must be between 1 and 10000")],
+        &["max_concurrent_runs", "max_runs_per_day"],
+    );
+    let form = json!({"max_concurrent_runs": "0", "max_runs_per_day": "2000"});
+    let html = limits_page(true, form, errors);
+    assert!(html.contains("<td>25</td><td>3 running</td>"), "{html}");
+    assert!(
+        html.contains("<td>2000</td><td>41 in the last 24 hours</td>"),
+        "{html}"
+    );
+    assert!(html.contains("<td>500</td>"), "{html}");
+    assert!(html.contains(r#"action="/playbooks/limits""#), "{html}");
+    assert!(
+        html.contains(r#"<p class="field-error" data-field="max_concurrent_runs">must be between 1 and 10000</p>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="max_concurrent_runs" type="number" value="0""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"name="csrf_token" value="tok""#), "{html}");
+
+    let reader = limits_page(false, json!({}), FormErrors::default());
+    assert!(reader.contains("<td>25</td><td>3 running</td>"), "{reader}");
+    assert!(
+        !reader.contains(r#"action="/playbooks/limits""#),
+        "{reader}"
+    );
+    assert!(reader.contains("tenant:manage"), "{reader}");
+}

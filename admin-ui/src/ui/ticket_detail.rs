@@ -1,12 +1,14 @@
 //! A ticket's page: its fields, the status and triage (priority, assignee, board)
 //! forms, the comments with the reply form, and the SLA panel with countdowns and
-//! the SLA audit trail. A refused form re-renders the page with its message next to
-//! it, so a conflict ("already Closed") is read where the user acted.
+//! the SLA audit trail, and the "Run playbook" form (`playbook_launch`). A refused
+//! form re-renders the page with its message next to it, so a conflict ("already
+//! Closed") is read where the user acted.
 
 use super::countdown::{countdown, Target};
 use super::forms::{optional_text, parse_id, ticked, FormErrors, Parse};
 use super::lookups::{user_names, user_options};
 use super::pages::{forbidden_page, nav, not_found_page, render, writable, PageResult};
+use super::playbook_launch::{self, LaunchForm};
 use super::session::SignedIn;
 use super::tickets::people_of;
 use crate::AppState;
@@ -58,10 +60,12 @@ pub struct CommentForm {
 
 /// What a refused form brings back to the page.
 #[derive(Default)]
-struct Refused {
-    status: Option<(StatusForm, FormErrors)>,
-    triage: Option<(TriageForm, FormErrors)>,
-    comment: Option<(CommentForm, FormErrors)>,
+pub(super) struct Refused {
+    pub(super) status: Option<(StatusForm, FormErrors)>,
+    pub(super) triage: Option<(TriageForm, FormErrors)>,
+    pub(super) comment: Option<(CommentForm, FormErrors)>,
+    /// A refused "Run playbook" form (see `playbook_launch`).
+    pub(super) playbook_run: Option<(LaunchForm, FormErrors)>,
 }
 
 pub async fn detail(
@@ -78,7 +82,8 @@ pub async fn detail(
     render_detail(&app, &user, id, Refused::default(), StatusCode::OK).await
 }
 
-async fn render_detail(
+/// The ticket's page, with the forms a refused post brings back.
+pub(super) async fn render_detail(
     app: &AppState,
     user: &SignedIn,
     id: Uuid,
@@ -110,6 +115,8 @@ async fn render_detail(
         .chain(comments.iter().filter_map(|c| c.author_id))
         .collect();
     let names = user_names(&mut tx, people).await?;
+    let playbook_run =
+        playbook_launch::section(&mut tx, user, "tickets", id, refused.playbook_run).await?;
     tx.commit().await?;
     let now = Utc::now();
     let response = countdown(Target::response(&ticket), now);
@@ -140,6 +147,7 @@ async fn render_detail(
         policy, names, response, resolution,
         status_form, status_errors, triage_form, triage_errors, comment_form, comment_errors,
         can_update => user.0.can(Permission::TICKET_UPDATE),
+        playbook_run,
     };
     Ok((status, render(app, "ticket.html", ctx)?).into_response())
 }

@@ -7,6 +7,7 @@
 
 mod actions;
 mod email;
+mod ui;
 
 use keel_tests::app::json_with_status;
 use keel_tests::worker::{worker_process, TestWorker};
