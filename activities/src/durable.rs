@@ -25,7 +25,9 @@ use engine::workflows::contracts::{
     RecordSlaState, RecordSlaStateActivity, SeedAccessActivity, SeedOutcome, SeedSequencesActivity,
     SeedTicketDefaultsActivity, SlaPlan, StepRef, WriteMark, WriteMarkActivity,
 };
-use engine::workflows::contracts::{PlaybookAction, PlaybookActionActivity};
+use engine::workflows::contracts::{
+    PlaybookAction, PlaybookActionActivity, PlaybookEventWait, PlaybookEventWaitActivity,
+};
 use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -724,6 +726,33 @@ impl PlaybookSteps {
         });
         let reply = exactly_once(&self.db, &ctx, &step, "playbooks.action", json, work).await?;
         reply.map_err(invalid_input)
+    }
+
+    /// Opens or closes a run's wait for an event.
+    #[activity(definition = PlaybookEventWaitActivity)]
+    pub async fn playbook_event_wait(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: PlaybookEventWait,
+    ) -> Result<(), ActivityError> {
+        use crate::playbooks::event_waits;
+        let json = serde_json::json!({
+            "event_type": input.event_type, "filter": input.filter, "open": input.open,
+        });
+        let step = input.step.clone();
+        let work: Work<()> = Box::new(move |tx| {
+            Box::pin(async move {
+                let workflow_id = &input.step.workflow_id;
+                let wait = i32::try_from(input.wait).unwrap_or(i32::MAX);
+                if input.open {
+                    let filter = input.filter.as_deref();
+                    event_waits::open_wait(tx, workflow_id, wait, &input.event_type, filter).await
+                } else {
+                    event_waits::close_wait(tx, workflow_id, wait).await
+                }
+            })
+        });
+        exactly_once(&self.db, &ctx, &step, "playbooks.event_wait", json, work).await
     }
 }
 

@@ -394,6 +394,22 @@ impl Temporal {
             .map_err(signal_error)
     }
 
+    /// Delivers a domain event to a playbook run waiting for it.
+    pub async fn signal_playbook_event(
+        &self,
+        workflow_id: &str,
+        delivery: dsl::workflow::PlaybookEventDelivery,
+    ) -> Result<(), TemporalError> {
+        self.run_handle::<PlaybookRun>(workflow_id, None)
+            .signal(
+                PlaybookRun::event,
+                delivery,
+                WorkflowSignalOptions::default(),
+            )
+            .await
+            .map_err(signal_error)
+    }
+
     /// A handle on one run of `workflow_id` (the latest when `run_id` is `None`).
     fn run_handle<W: temporalio_common::HasWorkflowDefinition>(
         &self,
@@ -443,7 +459,19 @@ impl Temporal {
         input: PlaybookRunInput,
         event_id: uuid::Uuid,
     ) -> Result<StartedRun, TemporalError> {
-        let key = format!("{}-{}", input.playbook_id.simple(), event_id.simple());
+        self.start_playbook_run_once(input, &event_id.simple().to_string())
+            .await
+    }
+
+    /// Starts the run `delivery` (an event id, a webhook signature) owes playbook
+    /// `input.playbook_id`, once: the id derives from both and a closed run is
+    /// never started again, so a redelivery starts nothing twice.
+    pub async fn start_playbook_run_once(
+        &self,
+        input: PlaybookRunInput,
+        delivery: &str,
+    ) -> Result<StartedRun, TemporalError> {
+        let key = format!("{}-{delivery}", input.playbook_id.simple());
         let workflow_id = WorkflowKind::PlaybookRun.workflow_id(input.tenant, &key);
         let options = self.start_or_join(&workflow_id, WorkflowIdReusePolicy::RejectDuplicate);
         let started = self

@@ -163,6 +163,47 @@ pub async fn find_user(tx: &mut TenantTx, id: Uuid) -> Result<Option<User>, DbEr
         .optional()?)
 }
 
+/// Activates or deactivates a user; deactivating also ends their sessions (their
+/// API keys stop working because key lookup requires an active user). Audited;
+/// `None` when there is no such user.
+pub async fn set_active(
+    tx: &mut TenantTx,
+    id: Uuid,
+    active: bool,
+    actor: Option<Uuid>,
+) -> Result<Option<User>, DbError> {
+    let changed = diesel::update(users::table.find((tx.tenant().0, id)))
+        .set(users::is_active.eq(active))
+        .execute(tx.conn())
+        .await?;
+    if changed == 0 {
+        return Ok(None);
+    }
+    if !active {
+        diesel::sql_query("DELETE FROM sessions WHERE user_id = $1")
+            .bind::<diesel::sql_types::Uuid, _>(id)
+            .execute(tx.conn())
+            .await?;
+    }
+    let action = if active {
+        "user.reactivated"
+    } else {
+        "user.deactivated"
+    };
+    audit::record(
+        tx,
+        AuditEntry {
+            actor,
+            action,
+            resource: "user",
+            resource_id: Some(id),
+            details: serde_json::json!({ "is_active": active }),
+        },
+    )
+    .await?;
+    find_user(tx, id).await
+}
+
 /// What login needs to know about a user.
 #[derive(Debug, Queryable)]
 pub struct LoginCandidate {

@@ -73,6 +73,16 @@ impl ApiError {
         )
     }
 
+    /// 401: an inbound webhook's signature is missing, stale or wrong.
+    pub fn invalid_signature(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid-signature",
+            "Invalid signature",
+            detail,
+        )
+    }
+
     /// 401: no valid credential.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Self::new(

@@ -560,6 +560,28 @@ pub const ACTIONS: &[ActionSpec] = &[
         example: r#"let n = kv_increment(#{ key: "alerts-today" });"#,
         fixture: r#"1"#,
     },
+    ActionSpec {
+        name: "disable_user",
+        description: "Deactivates a user of the tenant: no login, no API keys, their sessions end. A run cannot deactivate the user it runs as. Audited as user.deactivated.",
+        permission: Permission::USER_UPDATE,
+        writes: true,
+        fields: &[field("user_id", Id, true, "The user to deactivate.")],
+        example: r#"disable_user(#{ user_id: input.technician_id });"#,
+        fixture: r#"{"id":"00000000-0000-7000-8000-00000000000a","email":"tech@example.com","full_name":"(dry run)","is_active":false}"#,
+    },
+    ActionSpec {
+        name: "start_playbook",
+        description: "Starts another enabled playbook (by name or id) as a child run with the same user, counted against the tenant's limits. With wait: true the script gets the child's result (a failed child is a catchable error); otherwise it goes on at once and the child outlives it. Runs nest at most 5 deep; a dry run starts nothing.",
+        permission: Permission::PLAYBOOK_RUN,
+        writes: true,
+        fields: &[
+            field("playbook", Text, true, "The playbook's name or id."),
+            field("input", Any, false, "The child's input map (default empty)."),
+            field("wait", Boolean, false, "Wait for the child to finish (default false)."),
+        ],
+        example: r#"let child = start_playbook(#{ playbook: "New client onboarding", input: #{ client_id: c.id }, wait: true });"#,
+        fixture: r#"{"workflow_id":"(dry run)","playbook_id":"00000000-0000-7000-8000-00000000000b","version":1,"result":null}"#,
+    },
 ];
 
 /// The action named `name`.
@@ -568,10 +590,21 @@ pub fn action(name: &str) -> Option<&'static ActionSpec> {
 }
 
 /// Durable built-ins: not actions (no activity), but recorded in the run's history.
-pub const DURABLE_BUILTINS: &[&str] = &["sleep", "wait_for_signal", "now", "uuid"];
+pub const DURABLE_BUILTINS: &[&str] =
+    &["sleep", "wait_for_signal", "wait_for_event", "now", "uuid"];
 
 /// Pure built-ins Keel adds to Rhai's own functions.
-pub const PURE_BUILTINS: &[&str] = &["fail", "parse_json", "to_json"];
+pub const PURE_BUILTINS: &[&str] = &[
+    "fail",
+    "parse_json",
+    "to_json",
+    "json_path",
+    "truncate",
+    "html_escape",
+    "format_money",
+    "seconds_between",
+    "add_duration",
+];
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@
 
 pub mod catalogue;
 pub mod cron;
+pub mod helpers;
 pub mod manifest;
 pub mod replay;
 pub mod sandbox;

@@ -48,6 +48,17 @@ pub enum Request {
         /// How long at most.
         timeout_seconds: Option<u64>,
     },
+    /// Wait for the next domain event of `event_type` in the tenant that
+    /// `filter` (a Rhai expression over `event`) accepts, at most
+    /// `timeout_seconds`; the answer is the event envelope, or null on timeout.
+    WaitForEvent {
+        /// The event type, e.g. `ticket.status_changed`.
+        event_type: String,
+        /// The filter, if any.
+        filter: Option<String>,
+        /// How long at most (forever when none).
+        timeout_seconds: Option<u64>,
+    },
     /// Read workflow time (RFC 3339).
     Now,
     /// Draw a UUID from the workflow's deterministic randomness.
@@ -62,6 +73,7 @@ impl Request {
             Request::Action { name, .. } => format!("action:{name}"),
             Request::Sleep { .. } => "sleep".into(),
             Request::WaitForSignal { name, .. } => format!("signal:{name}"),
+            Request::WaitForEvent { event_type, .. } => format!("event:{event_type}"),
             Request::Now => "now".into(),
             Request::Uuid => "uuid".into(),
         }
@@ -268,6 +280,7 @@ fn register(engine: &mut Engine, state: &Shared) {
             durable(&s, request, ctx.call_position())
         },
     );
+    register_wait_for_event(engine, state);
     let s = state.clone();
     engine.register_fn("now", move |ctx: NativeCallContext| {
         durable(&s, Request::Now, ctx.call_position())
@@ -291,6 +304,7 @@ fn register(engine: &mut Engine, state: &Shared) {
             Err(EvalAltResult::ErrorTerminated("keel:fail".into(), ctx.call_position()).into())
         },
     );
+    crate::helpers::register(engine);
     engine.register_fn("parse_json", |ctx: NativeCallContext, text: &str| {
         let value: Value = serde_json::from_str(text)
             .map_err(|e| runtime(format!("parse_json(): {e}"), ctx.call_position()))?;
@@ -301,6 +315,76 @@ fn register(engine: &mut Engine, state: &Shared) {
         serde_json::to_string(&value)
             .map_err(|e| runtime(format!("to_json(): {e}"), ctx.call_position()))
     });
+}
+
+/// `wait_for_event(type)`, `(type, filter)` and `(type, filter, timeout)`; a
+/// filter of `()` or `""` accepts every event of the type.
+fn register_wait_for_event(engine: &mut Engine, state: &Shared) {
+    let waiter = |state: &Shared| {
+        let s = state.clone();
+        move |ctx: NativeCallContext,
+              event_type: &str,
+              filter: Dynamic,
+              timeout: Option<Dynamic>|
+              -> Result<Dynamic, Box<EvalAltResult>> {
+            let at = ctx.call_position();
+            let request = Request::WaitForEvent {
+                event_type: event_type_of(event_type, at)?,
+                filter: filter_of(&filter, at)?,
+                timeout_seconds: timeout.map(|t| seconds_of(&t, at)).transpose()?,
+            };
+            durable(&s, request, at)
+        }
+    };
+    let wait = waiter(state);
+    engine.register_fn("wait_for_event", move |ctx: NativeCallContext, t: &str| {
+        wait(ctx, t, Dynamic::UNIT, None)
+    });
+    let wait = waiter(state);
+    engine.register_fn(
+        "wait_for_event",
+        move |ctx: NativeCallContext, t: &str, filter: Dynamic| wait(ctx, t, filter, None),
+    );
+    let wait = waiter(state);
+    engine.register_fn(
+        "wait_for_event",
+        move |ctx: NativeCallContext, t: &str, filter: Dynamic, timeout: Dynamic| {
+            wait(ctx, t, filter, Some(timeout))
+        },
+    );
+}
+
+fn event_type_of(event_type: &str, position: Position) -> Result<String, Box<EvalAltResult>> {
+    if engine::DomainEvent::TYPE_NAMES.contains(&event_type) {
+        Ok(event_type.to_owned())
+    } else {
+        Err(runtime(
+            format!(
+                "wait_for_event(): {event_type:?} is not an event type; known types: {}",
+                engine::DomainEvent::TYPE_NAMES.join(", ")
+            ),
+            position,
+        ))
+    }
+}
+
+fn filter_of(filter: &Dynamic, position: Position) -> Result<Option<String>, Box<EvalAltResult>> {
+    if filter.is_unit() {
+        return Ok(None);
+    }
+    let Some(text) = filter.read_lock::<rhai::ImmutableString>() else {
+        return Err(runtime(
+            "wait_for_event(): the filter is text, a Rhai expression over `event`".into(),
+            position,
+        ));
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    crate::triggers::check_filter(text)
+        .map(|()| Some(text.to_owned()))
+        .map_err(|e| runtime(format!("wait_for_event(): {e}"), position))
 }
 
 fn push_log(state: &Shared, line: String) {

@@ -27,6 +27,10 @@ pub struct Fixtures {
     /// Payloads by signal name; a wait for an unlisted signal times out.
     #[serde(default)]
     pub signals: BTreeMap<String, Value>,
+    /// Event envelopes by event type, answering `wait_for_event`; a wait for an
+    /// unlisted type times out.
+    #[serde(default)]
+    pub events: BTreeMap<String, Value>,
     /// What `now()` answers (default 2026-01-01T09:00:00Z).
     #[serde(default)]
     pub now: Option<String>,
@@ -149,6 +153,11 @@ fn answer(
         Request::WaitForSignal { name, .. } => {
             fixtures.signals.get(name).cloned().unwrap_or(Value::Null)
         }
+        Request::WaitForEvent { event_type, .. } => fixtures
+            .events
+            .get(event_type)
+            .cloned()
+            .unwrap_or(Value::Null),
         Request::Now => Value::String(
             fixtures
                 .now

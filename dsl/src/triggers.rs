@@ -1,7 +1,8 @@
 //! What starts a playbook: `manual` (the UI or the API), a domain `event`
 //! optionally narrowed by a filter — a Rhai expression over the event, evaluated
 //! in the same sandbox as scripts (`event.data.status == "Waiting on customer"`) —
-//! or a cron `schedule` in a timezone, run by a Temporal Schedule.
+//! or a cron `schedule` in a timezone, run by a Temporal Schedule, or a signed
+//! inbound `webhook` (`POST /api/v1/webhooks/{tenant}/{hook}`).
 
 use crate::sandbox::{self, Limits, LIMITS};
 use rhai::{Dynamic, Scope};
@@ -36,6 +37,12 @@ pub enum Trigger {
         #[serde(default = "utc")]
         timezone: String,
     },
+    /// Started by each signed `POST /api/v1/webhooks/{tenant}/{hook}`; the script's
+    /// `input` is the request's JSON body.
+    Webhook {
+        /// The hook's name in the URL, unique in the tenant (`rmm-alerts`).
+        hook: String,
+    },
 }
 
 fn utc() -> String {
@@ -47,6 +54,7 @@ impl Trigger {
     pub fn validate(&self, known: &[&str]) -> Result<(), String> {
         let (event, filter) = match self {
             Trigger::Manual => return Ok(()),
+            Trigger::Webhook { hook } => return check_hook(hook),
             Trigger::Schedule { cron, timezone } => {
                 crate::cron::check_cron(cron).map_err(|e| format!("cron {e}"))?;
                 return crate::cron::check_timezone(timezone).map_err(|e| format!("timezone {e}"));
@@ -59,25 +67,48 @@ impl Trigger {
                 known.join(", ")
             ));
         }
-        if let Some(filter) = filter {
-            if filter.chars().count() > MAX_FILTER_CHARS || filter.contains('\0') {
-                return Err(format!(
-                    "filter must be at most {MAX_FILTER_CHARS} characters"
-                ));
-            }
-            filter_engine()
-                .compile_expression_with_scope(&event_scope(&Value::Null), filter)
-                .map_err(|e| {
-                    let at = e.position();
-                    format!(
-                        "filter {}:{}: {}",
-                        at.line().unwrap_or(1),
-                        at.position().unwrap_or(0),
-                        e.err_type()
-                    )
-                })?;
+        match filter {
+            Some(filter) => check_filter(filter),
+            None => Ok(()),
         }
+    }
+}
+
+/// Compiles a filter: at most [`MAX_FILTER_CHARS`], an expression over `event`.
+pub fn check_filter(filter: &str) -> Result<(), String> {
+    if filter.chars().count() > MAX_FILTER_CHARS || filter.contains('\0') {
+        return Err(format!(
+            "filter must be at most {MAX_FILTER_CHARS} characters"
+        ));
+    }
+    filter_engine()
+        .compile_expression_with_scope(&event_scope(&Value::Null), filter)
+        .map(drop)
+        .map_err(|e| {
+            let at = e.position();
+            format!(
+                "filter {}:{}: {}",
+                at.line().unwrap_or(1),
+                at.position().unwrap_or(0),
+                e.err_type()
+            )
+        })
+}
+
+/// A hook name: 2 to 63 lower-case letters, digits or '-', starting with a
+/// letter or digit (it is a URL path segment).
+pub fn check_hook(hook: &str) -> Result<(), String> {
+    let mut chars = hook.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if first_ok && rest_ok && (2..=63).contains(&hook.len()) {
         Ok(())
+    } else {
+        Err(format!(
+            "hook {hook:?} must be 2 to 63 lower-case letters, digits or '-', starting with a letter or digit"
+        ))
     }
 }
 
@@ -151,6 +182,28 @@ mod tests {
             serde_json::from_value(json!({"kind": "schedule", "cron": "@hourly"}))
                 .expect("timezone defaults");
         assert_eq!(parsed, schedule("@hourly", "UTC"));
+    }
+
+    #[test]
+    fn webhook_hooks_are_url_safe_names() {
+        let hook = |h: &str| Trigger::Webhook { hook: h.into() }.validate(KNOWN);
+        assert!(hook("rmm-alerts").is_ok());
+        assert!(hook("a1").is_ok());
+        for bad in [
+            "",
+            "a",
+            "-rmm",
+            "RMM",
+            "rmm alerts",
+            "rmm/../x",
+            &"a".repeat(64),
+        ] {
+            let error = hook(bad).unwrap_err();
+            assert!(error.starts_with("hook "), "{bad}: {error}");
+        }
+        let parsed: Trigger = serde_json::from_value(json!({"kind": "webhook", "hook": "rmm"}))
+            .expect("a webhook trigger");
+        assert_eq!(parsed, Trigger::Webhook { hook: "rmm".into() });
     }
 
     #[test]

@@ -140,6 +140,7 @@ fn builtin_arity(name: &str, args: usize) -> Option<String> {
     let allowed: &[usize] = match name {
         "sleep" => &[1],
         "wait_for_signal" => &[1, 2],
+        "wait_for_event" => &[1, 2, 3],
         "now" | "uuid" => &[0],
         _ => return None,
     };

@@ -14,7 +14,9 @@ use crate::catalogue;
 use crate::replay::{evaluate, Evaluation, JournalEntry, Request};
 use crate::validate::compile;
 use chrono::{DateTime, SecondsFormat, Utc};
-use engine::workflows::contracts::{PlaybookAction, PlaybookActionActivity};
+use engine::workflows::contracts::{
+    PlaybookAction, PlaybookActionActivity, PlaybookEventWait, PlaybookEventWaitActivity,
+};
 use engine::workflows::{database_write_options, run_record, WorkflowKind};
 use engine::TenantId;
 use serde::{Deserialize, Serialize};
@@ -23,6 +25,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::workflows::select;
+use temporalio_sdk::{ChildWorkflowOptions, ParentClosePolicy};
 use temporalio_sdk::{SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult};
 use uuid::Uuid;
 
@@ -52,9 +55,16 @@ pub struct PlaybookRunInput {
     pub fixtures: BTreeMap<String, Value>,
     /// The user the run acts as.
     pub run_as: Uuid,
-    /// What started it (`manual`, `api`, `event:ticket.created`, `schedule`, `webhook`).
+    /// What started it (`manual`, `api`, `event:ticket.created`, `schedule`,
+    /// `webhook`, `playbook:<parent id>`).
     pub trigger: String,
+    /// How many parent runs started this one through `start_playbook` (0: none).
+    #[serde(default)]
+    pub depth: u32,
 }
+
+/// How deep `start_playbook` may nest runs.
+pub const MAX_PLAYBOOK_DEPTH: u32 = 5;
 
 /// A signal to a waiting script.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,17 +76,35 @@ pub struct PlaybookSignal {
     pub payload: Value,
 }
 
+/// A domain event the workflow starter delivers to a run waiting for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlaybookEventDelivery {
+    /// The wait it answers (see [`PlaybookEventWait`]).
+    pub wait: u32,
+    /// The event envelope, as JSON.
+    pub event: Value,
+}
+
 /// What the `state` query answers.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PlaybookRunView {
-    /// `running`, `sleeping`, `waiting` (for a signal), `finished` or `failed`.
+    /// `running`, `sleeping`, `waiting` (for a signal or an event), `finished`
+    /// or `failed`.
     pub state: String,
-    /// The signal waited for, while waiting.
+    /// The signal (or `event:<type>`) waited for, while waiting.
     pub waiting_for: Option<String>,
     /// Durable calls answered so far.
     pub steps: usize,
     /// Lines the script printed.
     pub logs: Vec<String>,
+}
+
+/// A `wait_for_event` as the workflow carries it out.
+struct EventWait<'a> {
+    index: usize,
+    event_type: &'a str,
+    filter: Option<&'a str>,
+    timeout_seconds: Option<u64>,
 }
 
 /// What a finished run answers.
@@ -97,6 +125,7 @@ pub struct PlaybookRunResult {
 pub struct PlaybookRun {
     input: PlaybookRunInput,
     signals: Vec<PlaybookSignal>,
+    events: Vec<PlaybookEventDelivery>,
     view: PlaybookRunView,
 }
 
@@ -107,6 +136,7 @@ impl PlaybookRun {
         PlaybookRun {
             input,
             signals: Vec::new(),
+            events: Vec::new(),
             view: PlaybookRunView {
                 state: "running".into(),
                 ..PlaybookRunView::default()
@@ -136,6 +166,15 @@ impl PlaybookRun {
     #[signal]
     pub fn signal(&mut self, _ctx: &mut SyncWorkflowContext<Self>, signal: PlaybookSignal) {
         self.signals.push(signal);
+    }
+
+    /// Delivers a domain event to a `wait_for_event` (the first delivery for a
+    /// wait is kept; later ones are dropped).
+    #[signal]
+    pub fn event(&mut self, _ctx: &mut SyncWorkflowContext<Self>, delivery: PlaybookEventDelivery) {
+        if !self.events.iter().any(|e| e.wait == delivery.wait) {
+            self.events.push(delivery);
+        }
     }
 
     /// Where the run stands.
@@ -192,6 +231,9 @@ impl PlaybookRun {
         request: &Request,
     ) -> Result<Result<Value, String>, String> {
         match request {
+            Request::Action { name, args } if name == "start_playbook" => {
+                Ok(Self::start_child(ctx, input, index, args).await)
+            }
             Request::Action { name, args } => Ok(Self::act(ctx, input, index, name, args).await),
             Request::Sleep { seconds } => {
                 ctx.state_mut(|s| s.view.state = "sleeping".into());
@@ -203,6 +245,19 @@ impl PlaybookRun {
                 name,
                 timeout_seconds,
             } => Ok(Ok(Self::wait(ctx, name, *timeout_seconds).await)),
+            Request::WaitForEvent {
+                event_type,
+                filter,
+                timeout_seconds,
+            } => {
+                let wait = EventWait {
+                    index,
+                    event_type,
+                    filter: filter.as_deref(),
+                    timeout_seconds: *timeout_seconds,
+                };
+                Self::wait_for_event(ctx, input, wait).await
+            }
             Request::Now => {
                 let now = ctx
                     .workflow_time()
@@ -244,6 +299,139 @@ impl PlaybookRun {
                 Some(cause) => cause.to_string(),
                 None => e.to_string(),
             })
+    }
+
+    /// `start_playbook`: the action resolves the playbook (and checks it may run),
+    /// then the child starts as `<this run>-child-<step>` and, with `wait`, its
+    /// result is the answer. The child outlives a parent that does not wait.
+    async fn start_child(
+        ctx: &WorkflowContext<Self>,
+        input: &PlaybookRunInput,
+        index: usize,
+        args: &Value,
+    ) -> Result<Value, String> {
+        if input.depth + 1 >= MAX_PLAYBOOK_DEPTH {
+            return Err(format!(
+                "start_playbook(): runs nest at most {MAX_PLAYBOOK_DEPTH} deep"
+            ));
+        }
+        let resolved = Self::act(ctx, input, index, "start_playbook", args).await?;
+        if input.dry_run {
+            return Ok(resolved);
+        }
+        let child = PlaybookRunInput {
+            tenant: input.tenant,
+            playbook_id: resolved["playbook_id"]
+                .as_str()
+                .and_then(|id| Uuid::try_parse(id).ok())
+                .ok_or("start_playbook(): the playbook was not resolved")?,
+            version: resolved["version"].as_i64().unwrap_or(1) as i32,
+            source: resolved["source"].as_str().unwrap_or_default().to_owned(),
+            input: match &args["input"] {
+                Value::Null => Value::Object(Default::default()),
+                given => given.clone(),
+            },
+            dry_run: false,
+            fixtures: BTreeMap::new(),
+            run_as: input.run_as,
+            trigger: format!("playbook:{}", input.playbook_id),
+            depth: input.depth + 1,
+        };
+        let workflow_id = format!("{}-child-{:03}", ctx.workflow_id(), index + 1);
+        let wait = args["wait"].as_bool().unwrap_or(false);
+        let options = ChildWorkflowOptions::builder()
+            .workflow_id(workflow_id.clone())
+            .parent_close_policy(if wait {
+                ParentClosePolicy::Terminate
+            } else {
+                ParentClosePolicy::Abandon
+            })
+            .build();
+        let mut answer = serde_json::json!({
+            "workflow_id": workflow_id,
+            "playbook_id": child.playbook_id,
+            "version": child.version,
+            "result": null,
+        });
+        let started = ctx
+            .start_child_workflow(PlaybookRun::run, child, options)
+            .await
+            .map_err(|e| format!("start_playbook(): the child did not start: {e}"))?;
+        if wait {
+            let finished = started
+                .result()
+                .await
+                .map_err(|e| format!("start_playbook(): the child run failed: {e}"))?;
+            answer["result"] = finished.result;
+        }
+        Ok(answer)
+    }
+
+    /// The first event the starter delivers for this wait, or null on timeout. The
+    /// wait is recorded before the run waits and removed after, so the starter
+    /// only signals runs that wait. A dry run waits for nothing: it answers the
+    /// `wait_for_event` fixture (null: a timeout).
+    async fn wait_for_event(
+        ctx: &WorkflowContext<Self>,
+        input: &PlaybookRunInput,
+        wait: EventWait<'_>,
+    ) -> Result<Result<Value, String>, String> {
+        if input.dry_run {
+            let fixture = input.fixtures.get("wait_for_event").cloned();
+            return Ok(Ok(fixture.unwrap_or(Value::Null)));
+        }
+        let number = u32::try_from(wait.index).map_err(|e| e.to_string())?;
+        let record = |open: bool| PlaybookEventWait {
+            step: run_record::step_ref(
+                ctx,
+                input.tenant,
+                &format!(
+                    "{:03}-{}",
+                    wait.index + 1,
+                    if open {
+                        "wait_for_event"
+                    } else {
+                        "wait_closed"
+                    }
+                ),
+            ),
+            wait: number,
+            event_type: wait.event_type.to_owned(),
+            filter: wait.filter.map(str::to_owned),
+            open,
+        };
+        ctx.execute_activity(
+            PlaybookEventWaitActivity,
+            record(true),
+            database_write_options(),
+        )
+        .await
+        .map_err(|e| format!("could not record the wait for {}: {e}", wait.event_type))?;
+        ctx.state_mut(|s| {
+            s.view.state = "waiting".into();
+            s.view.waiting_for = Some(format!("event:{}", wait.event_type));
+        });
+        let arrived = |s: &PlaybookRun| s.events.iter().any(|e| e.wait == number);
+        match wait.timeout_seconds {
+            None => drop(ctx.wait_condition(arrived).await),
+            Some(seconds) => select! {
+                _ = ctx.timer(Duration::from_secs(seconds.max(1))) => {},
+                _ = ctx.wait_condition(arrived) => {},
+            },
+        }
+        ctx.execute_activity(
+            PlaybookEventWaitActivity,
+            record(false),
+            database_write_options(),
+        )
+        .await
+        .map_err(|e| format!("could not close the wait for {}: {e}", wait.event_type))?;
+        Ok(Ok(ctx.state_mut(|s| {
+            s.view.state = "running".into();
+            s.view.waiting_for = None;
+            let at = s.events.iter().position(|e| e.wait == number);
+            at.map(|i| s.events.remove(i).event).unwrap_or(Value::Null)
+        })))
     }
 
     /// The payload of the first `name` signal, waiting at most `timeout_seconds`;

@@ -80,6 +80,20 @@ fn describe(request: &Request) -> String {
             Some(s) => format!("wait_for_signal({name}, {s}s)"),
             None => format!("wait_for_signal({name})"),
         },
+        Request::WaitForEvent {
+            event_type,
+            filter,
+            timeout_seconds,
+        } => {
+            let filter = filter
+                .as_deref()
+                .map(|f| format!(", {f:?}"))
+                .unwrap_or_default();
+            let timeout = timeout_seconds
+                .map(|s| format!(", {s}s"))
+                .unwrap_or_default();
+            format!("wait_for_event({event_type}{filter}{timeout})")
+        }
         Request::Now => "now()".into(),
         Request::Uuid => "uuid()".into(),
     }

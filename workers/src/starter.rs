@@ -4,11 +4,11 @@
 
 use activities::events::consumer::EventHandler;
 use activities::playbooks::limits::{self, LimitReached};
-use activities::playbooks::{self, Subscriber};
+use activities::playbooks::{self, event_waits, Subscriber};
 use activities::temporal::Temporal;
 use activities::temporal::TemporalError;
 use activities::Db;
-use dsl::workflow::PlaybookRunInput;
+use dsl::workflow::{PlaybookEventDelivery, PlaybookRunInput};
 use engine::workflows::notification_digest::DigestInput;
 use engine::workflows::notification_fan_out::FanOutInput;
 use engine::workflows::outbound_email::OutboundEmailInput;
@@ -205,11 +205,17 @@ impl WorkflowStarter {
         let subscribers = playbooks::event_subscribers(&mut tx, event_type)
             .await
             .map_err(|e| e.to_string())?;
+        let waits = event_waits::waits_for(&mut tx, event_type)
+            .await
+            .map_err(|e| e.to_string())?;
         tx.commit().await.map_err(|e| e.to_string())?;
-        if subscribers.is_empty() {
+        if subscribers.is_empty() && waits.is_empty() {
             return Ok(());
         }
         let envelope = serde_json::to_value(event).map_err(|e| e.to_string())?;
+        for wait in waits {
+            self.to_waiting_run(event, &envelope, wait).await?;
+        }
         for subscriber in subscribers {
             match dsl::triggers::accepts(subscriber.filter.as_deref(), &envelope) {
                 Ok(true) => self.start_playbook(event, &envelope, subscriber).await?,
@@ -248,12 +254,54 @@ impl WorkflowStarter {
             fixtures: Default::default(),
             run_as,
             trigger,
+            depth: 0,
         };
         self.temporal
             .start_playbook_run_for_event(input, event.event_id)
             .await
             .map(drop)
             .map_err(|e| e.to_string())
+    }
+
+    /// Signals the event to a run in `wait_for_event` whose filter accepts it. A
+    /// run that no longer exists (terminated while waiting) loses its wait.
+    async fn to_waiting_run(
+        &self,
+        event: &EventEnvelope,
+        envelope: &serde_json::Value,
+        wait: event_waits::EventWait,
+    ) -> Result<(), String> {
+        match dsl::triggers::accepts(wait.filter.as_deref(), envelope) {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            Err(error) => {
+                tracing::warn!(workflow_id = %wait.workflow_id, %error, "wait filter failed");
+                return Ok(());
+            }
+        }
+        let delivery = PlaybookEventDelivery {
+            wait: u32::try_from(wait.wait).unwrap_or_default(),
+            event: envelope.clone(),
+        };
+        match self
+            .temporal
+            .signal_playbook_event(&wait.workflow_id, delivery)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(TemporalError::NotFound) => {
+                let mut tx = self
+                    .db
+                    .tenant_tx(event.tenant)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                event_waits::close_wait(&mut tx, &wait.workflow_id, wait.wait)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tx.commit().await.map_err(|e| e.to_string())
+            }
+            Err(other) => Err(other.to_string()),
+        }
     }
 
     /// Checks the tenant's limits; a refusal is audited on the playbook.

@@ -2,7 +2,9 @@
 //! source adds a version; a run pins the version it started with.
 
 pub mod actions;
+pub mod event_waits;
 pub mod limits;
+pub mod webhooks;
 
 use crate::audit::{self, AuditEntry};
 use crate::db::{DbError, TenantTx};
@@ -68,15 +70,58 @@ pub struct PlaybookVersion {
 }
 
 async fn name_taken(tx: &mut TenantTx, name: &str, except: Option<Uuid>) -> Result<bool, DbError> {
-    let lower = diesel::dsl::sql::<diesel::sql_types::Text>("lower(name)");
+    let found = playbook_id_by_name(tx, name).await?;
+    Ok(found.is_some_and(|id| Some(id) != except))
+}
+
+/// Whether another playbook of the tenant is triggered by the webhook `hook`.
+async fn hook_taken(tx: &mut TenantTx, hook: &str, except: Option<Uuid>) -> Result<bool, DbError> {
+    let kind = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+        "playbooks.trigger ->> 'kind'",
+    );
+    let named = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+        "playbooks.trigger ->> 'hook'",
+    );
     let mut query = playbooks::table
-        .filter(lower.eq(name.to_lowercase()))
+        .filter(kind.eq("webhook"))
+        .filter(named.eq(hook))
         .select(playbooks::id)
         .into_boxed();
     if let Some(id) = except {
         query = query.filter(playbooks::id.ne(id));
     }
     Ok(query.first::<Uuid>(tx.conn()).await.optional()?.is_some())
+}
+
+/// Refuses a webhook trigger whose hook another playbook has, and gives a
+/// playbook with a webhook trigger its signing secret.
+async fn check_hook_free(
+    tx: &mut TenantTx,
+    trigger: Option<&Trigger>,
+    except: Option<Uuid>,
+) -> Result<(), RecordError> {
+    if let Some(Trigger::Webhook { hook }) = trigger {
+        if hook_taken(tx, hook, except).await? {
+            return Err(RecordError::field(
+                "trigger",
+                format!("another playbook already uses the hook {hook:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn ensure_webhook_secret(tx: &mut TenantTx, id: Uuid) -> Result<(), RecordError> {
+    let trigger: serde_json::Value = playbooks::table
+        .find((tx.tenant().0, id))
+        .select(playbooks::trigger)
+        .first(tx.conn())
+        .await
+        .map_err(DbError::from)?;
+    if trigger["kind"] == "webhook" {
+        webhooks::ensure_secret(tx, id).await?;
+    }
+    Ok(())
 }
 
 async fn insert_version(
@@ -113,6 +158,7 @@ pub async fn create_playbook(
             format!("a playbook is already named {name:?}"),
         ));
     }
+    check_hook_free(tx, draft.trigger.as_ref(), None).await?;
     let id = Uuid::now_v7();
     diesel::insert_into(playbooks::table)
         .values((
@@ -129,6 +175,7 @@ pub async fn create_playbook(
         .await
         .map_err(DbError::from)?;
     insert_version(tx, id, 1, &source, actor).await?;
+    ensure_webhook_secret(tx, id).await?;
     record(
         tx,
         actor,
@@ -166,6 +213,7 @@ pub async fn update_playbook(
             ));
         }
     }
+    check_hook_free(tx, draft.trigger.as_ref(), Some(id)).await?;
     let mut version = current.current_version;
     if let Some(source) = &draft.source {
         let unchanged = version_source(tx, id, version).await?.as_deref() == Some(source.as_str());
@@ -186,6 +234,7 @@ pub async fn update_playbook(
         .execute(tx.conn())
         .await
         .map_err(DbError::from)?;
+    ensure_webhook_secret(tx, id).await?;
     record(
         tx,
         actor,
@@ -296,6 +345,17 @@ async fn record(
         },
     )
     .await
+}
+
+/// The id of the playbook named `name` (case-insensitive).
+pub async fn playbook_id_by_name(tx: &mut TenantTx, name: &str) -> Result<Option<Uuid>, DbError> {
+    let lower = diesel::dsl::sql::<diesel::sql_types::Text>("lower(name)");
+    Ok(playbooks::table
+        .filter(lower.eq(name.to_lowercase()))
+        .select(playbooks::id)
+        .first(tx.conn())
+        .await
+        .optional()?)
 }
 
 /// A playbook with its current source.

@@ -19,6 +19,7 @@ pub mod ticket_settings;
 pub mod tickets;
 pub mod time;
 pub mod users;
+pub mod webhooks;
 pub mod workflow_runs;
 
 use crate::auth::authenticate_bearer;
@@ -60,11 +61,23 @@ impl Modify for BearerAuth {
 }
 
 fn documented_routes() -> OpenApiRouter<AppState> {
+    authenticated_routes().merge(public_routes())
+}
+
+/// Routes that prove themselves without an API key: signed inbound webhooks.
+fn public_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().nest(
+        "/api/v1",
+        OpenApiRouter::new().routes(routes!(webhooks::receive)),
+    )
+}
+
+fn authenticated_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(
         "/api/v1",
         OpenApiRouter::new()
             .routes(routes!(users::list_users, users::create_user))
-            .routes(routes!(users::get_user))
+            .routes(routes!(users::get_user, users::update_user))
             .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
             .routes(routes!(api_keys::revoke_api_key))
             .routes(routes!(audit::list_audit_log))
@@ -190,6 +203,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
             .routes(routes!(playbooks::start_run))
             .routes(routes!(playbooks::list_actions))
             .routes(routes!(playbooks::get_limits, playbooks::set_limits))
+            .routes(routes!(webhooks::get_webhook))
+            .routes(routes!(webhooks::rotate_webhook_secret))
             .routes(routes!(billing::list_services, billing::create_service))
             .routes(routes!(billing::get_service, billing::update_service))
             .routes(routes!(billing::list_regions, billing::create_region))
@@ -224,11 +239,13 @@ fn documented_routes() -> OpenApiRouter<AppState> {
 
 /// The API routes (authenticated, idempotent POSTs) and `/api/v1/openapi.json`.
 pub fn router(state: AppState) -> Router<AppState> {
-    let (routes, document) = documented_routes().split_for_parts();
-    let document = std::sync::Arc::new(document);
+    let document = std::sync::Arc::new(openapi_document());
+    let (public, _) = public_routes().split_for_parts();
+    let (routes, _) = authenticated_routes().split_for_parts();
     routes
         .layer(from_fn_with_state(state.clone(), idempotent_posts))
         .layer(from_fn_with_state(state, authenticate_bearer))
+        .merge(public)
         .route(
             "/api/v1/openapi.json",
             get(move || std::future::ready(Json(document.as_ref().clone()))),

@@ -123,6 +123,7 @@ pub(crate) async fn start_playbook_run(
         fixtures: request.fixtures,
         run_as,
         trigger: request.trigger.into(),
+        depth: 0,
     };
     let started = app
         .temporal()

@@ -174,6 +174,7 @@ pub(crate) async fn sync_schedule(
                 fixtures: BTreeMap::new(),
                 run_as,
                 trigger: "schedule".into(),
+                depth: 0,
             };
             Some((cron, timezone, input))
         }

@@ -180,3 +180,36 @@ pub async fn get_user(
     user.map(|u| Json(u.into()))
         .ok_or_else(|| ApiError::not_found("user"))
 }
+
+/// What `PATCH /users/{id}` changes.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    /// False deactivates the user: no login, no API keys, sessions ended.
+    pub is_active: bool,
+}
+
+/// Deactivates or reactivates a user. Nobody deactivates themselves (someone
+/// must be left to undo it).
+#[utoipa::path(patch, path = "/users/{id}", tag = "users", request_body = UpdateUser, security(("api_key" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses((status = 200, body = UserBody), (status = 400, body = Problem), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn update_user(
+    State(app): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<UpdateUser>,
+) -> Result<Json<UserBody>, ApiError> {
+    require(&caller, Permission::USER_UPDATE)?;
+    if id == caller.user_id && !body.is_active {
+        return Err(ApiError::conflict("you cannot deactivate yourself"));
+    }
+    let mut tx = app.db.tenant_tx(caller.tenant).await?;
+    let user = users::set_active(&mut tx, id, body.is_active, Some(caller.user_id)).await?;
+    tx.commit().await?;
+    app.principals.clear();
+    user.map(|u| Json(u.into()))
+        .ok_or_else(|| ApiError::not_found("user"))
+}

@@ -206,6 +206,10 @@ pub fn router(_state: AppState) -> Router<AppState> {
             get(playbooks::editor).post(playbooks::save),
         )
         .route("/playbooks/{id}/runs", post(playbooks::start_run))
+        .route(
+            "/playbooks/{id}/webhook/rotate",
+            post(playbooks::rotate_webhook_secret),
+        )
         .route("/clients", get(clients::list).post(clients::create))
         .route("/clients/new", get(clients::new_form))
         .route("/clients/{id}", get(client_detail::detail))

@@ -16,7 +16,7 @@ use crate::api::playbook_start::{StartRefused, StartRequest};
 use crate::api::playbooks::{is_scheduled, sync_schedule};
 use crate::error::ApiError;
 use crate::AppState;
-use activities::playbooks::{self, PlaybookDetail};
+use activities::playbooks::{self, webhooks, PlaybookDetail};
 use activities::records::RecordError;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -77,6 +77,7 @@ pub struct PlaybookForm {
     trigger_filter: String,
     trigger_cron: String,
     trigger_timezone: String,
+    trigger_hook: String,
 }
 
 impl PlaybookForm {
@@ -104,6 +105,10 @@ impl PlaybookForm {
                 self.trigger_cron = cron;
                 self.trigger_timezone = timezone;
             }
+            Trigger::Webhook { hook } => {
+                self.trigger_kind = "webhook".into();
+                self.trigger_hook = hook;
+            }
         }
         self
     }
@@ -122,9 +127,12 @@ impl PlaybookForm {
                 cron: self.trigger_cron.trim().to_owned(),
                 timezone: text(&self.trigger_timezone).unwrap_or_else(|| "UTC".into()),
             }),
+            "webhook" => Ok(Trigger::Webhook {
+                hook: self.trigger_hook.trim().to_owned(),
+            }),
             other => Err(PlaybookInputError::Fields(vec![issue(
                 "trigger",
-                format!("{other:?} is not a trigger: choose manual, event or schedule"),
+                format!("{other:?} is not a trigger: choose manual, event, schedule or webhook"),
             )])),
         }
     }
@@ -458,6 +466,7 @@ async fn render_editor(
     let Some(detail) = found else {
         return not_found_page(app, user, "playbook");
     };
+    let webhook = shown_webhook(app, user, &detail).await?;
     let form = state.form.unwrap_or_else(|| PlaybookForm::stored(&detail));
     let (gutter, rows) = gutter(&form.source);
     let Shown {
@@ -479,8 +488,44 @@ async fn render_editor(
         pure_builtins => dsl::catalogue::PURE_BUILTINS,
         can_write => user.0.can(Permission::PLAYBOOK_WRITE),
         can_run => user.0.can(Permission::PLAYBOOK_RUN),
+        webhook, public_url => app.settings.mail.public_url.trim_end_matches('/'),
     };
     Ok((status, render(app, "playbook.html", ctx)?).into_response())
+}
+
+/// The webhook's path and secret, for authors of a playbook with a webhook trigger.
+async fn shown_webhook(
+    app: &AppState,
+    user: &SignedIn,
+    detail: &PlaybookDetail,
+) -> Result<Option<webhooks::Webhook>, ApiError> {
+    let is_webhook = detail.playbook.trigger["kind"] == "webhook";
+    if !is_webhook || !user.0.can(Permission::PLAYBOOK_WRITE) {
+        return Ok(None);
+    }
+    crate::api::webhooks::webhook(app, user.0.tenant, detail.playbook.id, None)
+        .await
+        .map(Some)
+}
+
+/// `POST /playbooks/{id}/webhook/rotate`: a new signing secret, shown on the editor.
+pub async fn rotate_webhook_secret(
+    State(app): State<AppState>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<super::pages::CsrfForm>,
+) -> PageResult {
+    let permission = Permission::PLAYBOOK_WRITE;
+    let id = match writable(&user, &form.csrf_token, permission, &id, "playbook") {
+        Ok(id) => id,
+        Err(refusal) => return refusal.answer(&app, &user),
+    };
+    crate::api::webhooks::webhook(&app, user.0.tenant, id, Some(user.0.user_id)).await?;
+    let state = EditorState {
+        notice: Some("A new signing secret is in place; the old one no longer works."),
+        ..EditorState::default()
+    };
+    render_editor(&app, &user, id, state).await
 }
 pub async fn save(
     State(app): State<AppState>,

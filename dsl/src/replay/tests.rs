@@ -227,3 +227,56 @@ fn durations_read_as_seconds() {
     assert_eq!(parse_duration("2 weeks"), None);
     assert_eq!(parse_duration("-1s"), None);
 }
+
+#[test]
+fn wait_for_event_asks_for_its_type_filter_and_timeout_and_answers_the_envelope() {
+    let source = r#"
+        let e = wait_for_event("ticket.status_changed", `event.data.id == "${input.id}"`, "2h");
+        let any = wait_for_event("client.created");
+        [e.data.status, any]
+    "#;
+    let envelope = json!({"type": "ticket.status_changed", "data": {"status": "Closed"}});
+    let (requests, journal, end) = drive(&program(source), json!({"id": "t1"}), |r| match r {
+        Request::WaitForEvent { event_type, .. } if event_type == "client.created" => {
+            Ok(Value::Null)
+        }
+        _ => Ok(envelope.clone()),
+    });
+    assert_eq!(
+        requests[0],
+        Request::WaitForEvent {
+            event_type: "ticket.status_changed".into(),
+            filter: Some(r#"event.data.id == "t1""#.into()),
+            timeout_seconds: Some(7200),
+        }
+    );
+    assert_eq!(
+        requests[1],
+        Request::WaitForEvent {
+            event_type: "client.created".into(),
+            filter: None,
+            timeout_seconds: None,
+        }
+    );
+    assert_eq!(journal[0].call, "event:ticket.status_changed");
+    assert_eq!(
+        end,
+        Evaluation::Finished {
+            result: json!(["Closed", null]),
+            logs: vec![]
+        }
+    );
+}
+
+#[test]
+fn wait_for_event_refuses_unknown_types_and_broken_filters_where_called() {
+    let error = failure(r#"wait_for_event("ticket.exploded")"#);
+    assert!(
+        error.starts_with("1:") && error.contains("not an event type"),
+        "{error}"
+    );
+    let error = failure(r#"wait_for_event("ticket.created", "event.data ==")"#);
+    assert!(error.contains("filter 1:"), "{error}");
+    let error = failure(r#"wait_for_event("ticket.created", 42)"#);
+    assert!(error.contains("the filter is text"), "{error}");
+}

@@ -581,6 +581,29 @@ pub struct PlaybookAction {
     pub fixture: Option<serde_json::Value>,
 }
 
+/// `playbooks.event_wait`: opens or closes a playbook run's wait for a domain
+/// event. While open, the workflow starter signals each matching event to the run
+/// (`event` signal with this `wait`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlaybookEventWait {
+    /// The step (`<n>-wait_for_event` or `<n>-wait_closed`, unique per run); its
+    /// `workflow_id` is the run's.
+    pub step: StepRef,
+    /// The wait's number in the run (its journal position).
+    pub wait: u32,
+    /// The event type waited for.
+    pub event_type: String,
+    /// The filter an event must pass, if any.
+    pub filter: Option<String>,
+    /// Open (true) or close (false) the wait.
+    pub open: bool,
+}
+
+contract! {
+    /// Records or removes a run's wait for an event (idempotent).
+    PlaybookEventWaitActivity = "playbooks.event_wait", PlaybookEventWait => ()
+}
+
 contract! {
     /// Runs one playbook action once per step; a refused call (bad arguments, a
     /// missing permission, a missing record) fails without retries and the script

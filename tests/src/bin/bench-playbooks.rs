@@ -195,6 +195,7 @@ async fn main() {
         fixtures: Default::default(),
         run_as,
         trigger: "bench".into(),
+        depth: 0,
     };
     let drive = async {
         // One of each first: the worker's caches and the pool warm up unmeasured.

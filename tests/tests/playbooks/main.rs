@@ -8,6 +8,8 @@
 mod actions;
 mod email;
 mod ui;
+mod waits;
+mod webhooks;
 
 use keel_tests::app::json_with_status;
 use keel_tests::worker::{worker_process, TestWorker};

@@ -3,6 +3,7 @@
 //! exactly as the REST API checks the same data, and the user's permissions bound
 //! what a run may do.
 
+mod admin;
 mod billing;
 mod inbox;
 mod kv;
@@ -108,6 +109,8 @@ async fn dispatch(
         "kv_get" => kv::kv_get(tx, args).await,
         "kv_set" => kv::kv_set(tx, args).await,
         "kv_increment" => kv::kv_increment(tx, args).await,
+        "disable_user" => admin::disable_user(tx, args, run_as).await,
+        "start_playbook" => admin::start_playbook(tx, args).await,
         other => Err(ActionError::Refused(format!("{other} is not implemented"))),
     }
 }

@@ -1,0 +1,2 @@
+DROP INDEX playbooks_webhook_hook_unique;
+DROP TABLE playbook_webhooks;

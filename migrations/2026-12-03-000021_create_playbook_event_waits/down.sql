@@ -1,0 +1,1 @@
+DROP TABLE playbook_event_waits;
