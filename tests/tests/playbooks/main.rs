@@ -6,7 +6,9 @@
 //! with exactly one ticket and one comment.
 
 mod actions;
+mod children;
 mod email;
+mod http;
 mod ui;
 mod waits;
 mod webhooks;
