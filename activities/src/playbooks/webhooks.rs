@@ -167,13 +167,7 @@ pub async fn webhook_of(
     hook: &str,
     tenant_slug: &str,
 ) -> Result<Option<Webhook>, DbError> {
-    let row: Option<SecretRow> = diesel::sql_query(
-        "SELECT secret, rotated_at, last_received_at FROM playbook_webhooks WHERE playbook_id = $1",
-    )
-    .bind::<SqlUuid, _>(playbook)
-    .get_result(tx.conn())
-    .await
-    .optional()?;
+    let row = secret_row(tx, playbook).await?;
     Ok(row.map(|row| Webhook {
         hook: hook.to_owned(),
         path: format!("/api/v1/webhooks/{tenant_slug}/{hook}"),
@@ -225,13 +219,7 @@ pub async fn find_hook(tx: &mut TenantTx, hook: &str) -> Result<Option<HookTarge
     let Some((playbook_id, enabled, version, source, run_as)) = found else {
         return Ok(None);
     };
-    let secret: Option<SecretRow> = diesel::sql_query(
-        "SELECT secret, rotated_at, last_received_at FROM playbook_webhooks WHERE playbook_id = $1",
-    )
-    .bind::<SqlUuid, _>(playbook_id)
-    .get_result(tx.conn())
-    .await
-    .optional()?;
+    let secret = secret_row(tx, playbook_id).await?;
     Ok(secret.map(|row| HookTarget {
         playbook_id,
         enabled,
@@ -251,6 +239,17 @@ pub async fn mark_received(tx: &mut TenantTx, playbook: Uuid) -> Result<(), DbEr
     .execute(tx.conn())
     .await?;
     Ok(())
+}
+
+/// The playbook's secret row, if it has a webhook.
+async fn secret_row(tx: &mut TenantTx, playbook: Uuid) -> Result<Option<SecretRow>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT secret, rotated_at, last_received_at FROM playbook_webhooks WHERE playbook_id = $1",
+    )
+    .bind::<SqlUuid, _>(playbook)
+    .get_result(tx.conn())
+    .await
+    .optional()?)
 }
 
 #[cfg(test)]
