@@ -8,7 +8,6 @@
 mod actions;
 mod children;
 mod email;
-mod http;
 mod ui;
 mod waits;
 mod webhooks;
