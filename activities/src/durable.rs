@@ -26,7 +26,8 @@ use engine::workflows::contracts::{
     SeedTicketDefaultsActivity, SlaPlan, StepRef, WriteMark, WriteMarkActivity,
 };
 use engine::workflows::contracts::{
-    PlaybookAction, PlaybookActionActivity, PlaybookEventWait, PlaybookEventWaitActivity,
+    PlaybookAction, PlaybookActionActivity, PlaybookAdmission, PlaybookAdmitActivity,
+    PlaybookEventWait, PlaybookEventWaitActivity,
 };
 use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
@@ -726,6 +727,25 @@ impl PlaybookSteps {
         });
         let reply = exactly_once(&self.db, &ctx, &step, "playbooks.action", json, work).await?;
         reply.map_err(invalid_input)
+    }
+
+    /// Admits a run Temporal started by itself under the tenant's limits, or
+    /// audits the refusal and answers its reason. It writes only that audit
+    /// entry, so a retry at worst audits the same refusal twice.
+    #[activity(definition = PlaybookAdmitActivity)]
+    pub async fn playbook_admit(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: PlaybookAdmission,
+    ) -> Result<Option<String>, ActivityError> {
+        use crate::playbooks::limits;
+        let mut tx = self.db.tenant_tx(input.tenant).await?;
+        let allowed = limits::check_can_start(&mut tx).await?;
+        if let Err(reached) = &allowed {
+            limits::record_refusal(&mut tx, input.playbook_id, &input.trigger, reached).await?;
+        }
+        tx.commit().await?;
+        Ok(allowed.err().map(|reached| reached.to_string()))
     }
 
     /// Opens or closes a run's wait for an event.

@@ -573,14 +573,14 @@ impl Temporal {
             .map_err(|e| TemporalError::Rpc(e.to_string()))
     }
 
-    /// Hands a signal to a waiting playbook run.
+    /// Hands a signal to a waiting playbook run: to the latest Temporal run of its
+    /// workflow, since a long run continues as new under the same workflow id.
     pub async fn signal_playbook_run(
         &self,
         workflow_id: &str,
-        run_id: &str,
         signal: PlaybookSignal,
     ) -> Result<(), TemporalError> {
-        self.run_handle::<PlaybookRun>(workflow_id, Some(run_id))
+        self.run_handle::<PlaybookRun>(workflow_id, None)
             .signal(
                 PlaybookRun::signal,
                 signal,

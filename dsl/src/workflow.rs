@@ -5,8 +5,11 @@
 //! workflow clock and `uuid` the workflow's deterministic randomness. Each answer
 //! goes into the journal and the script is evaluated again, so a worker that dies
 //! anywhere is replaced by one that rebuilds the journal from history, repeating no
-//! side effect. History stays bounded because a run makes at most
-//! [`crate::replay::MAX_DURABLE_CALLS`] durable calls.
+//! side effect. History stays bounded: every [`CALLS_PER_HISTORY`] durable calls
+//! (or sooner when Temporal suggests it) the run continues as new, carrying its
+//! journal, the signals it holds and the id of its first Temporal run, under which
+//! the run record and its steps stay. A run makes at most
+//! [`crate::replay::MAX_DURABLE_CALLS`] durable calls, which bounds the journal.
 //!
 //! Workflow id `<tenant>:playbook_run:<run key>`; query `state`.
 
@@ -15,9 +18,10 @@ use crate::replay::{evaluate, Evaluation, JournalEntry, Request};
 use crate::validate::compile;
 use chrono::{DateTime, SecondsFormat, Utc};
 use engine::workflows::contracts::{
-    PlaybookAction, PlaybookActionActivity, PlaybookEventWait, PlaybookEventWaitActivity,
+    PlaybookAction, PlaybookActionActivity, PlaybookAdmission, PlaybookAdmitActivity,
+    PlaybookEventWait, PlaybookEventWaitActivity, StepRef,
 };
-use engine::workflows::{database_write_options, run_record, WorkflowKind};
+use engine::workflows::{bookkeeping_options, database_write_options, run_record, WorkflowKind};
 use engine::TenantId;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -25,7 +29,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::workflows::select;
-use temporalio_sdk::{ChildWorkflowOptions, ParentClosePolicy};
+use temporalio_sdk::{
+    ApplicationFailure, ChildWorkflowOptions, ContinueAsNewOptions, ParentClosePolicy,
+};
 use temporalio_sdk::{SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult};
 use uuid::Uuid;
 
@@ -61,6 +67,52 @@ pub struct PlaybookRunInput {
     /// How many parent runs started this one through `start_playbook` (0: none).
     #[serde(default)]
     pub depth: u32,
+    /// Where a run that continued as new picks up (`None` on its first run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuation: Option<Continuation>,
+}
+
+/// What a run carries into its next Temporal run when it continues as new.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Continuation {
+    /// The Temporal run id of the first run: the run record and its steps are
+    /// kept under it.
+    pub origin_run_id: String,
+    /// The calls answered so far, which the script replays through.
+    pub journal: Vec<JournalEntry>,
+    /// Signals delivered and not yet taken by a `wait_for_signal`.
+    pub signals: Vec<PlaybookSignal>,
+    /// Events delivered and not yet taken by a `wait_for_event`.
+    pub events: Vec<PlaybookEventDelivery>,
+    /// How many times the run has continued as new.
+    pub continued: u32,
+}
+
+/// How many durable calls one Temporal run answers before the playbook run
+/// continues as new (an action's activity adds about six history events).
+pub const CALLS_PER_HISTORY: usize = 100;
+
+/// The run being executed: its input and the Temporal run id its record is
+/// kept under.
+#[derive(Clone, Copy)]
+struct RunContext<'a> {
+    input: &'a PlaybookRunInput,
+    origin_run_id: &'a str,
+}
+
+impl RunContext<'_> {
+    /// Step `step` of the run, under the run id its record is kept under.
+    fn step_ref<W>(&self, ctx: &WorkflowContext<W>, step: &str) -> StepRef {
+        run_record::step_ref_in(ctx, self.input.tenant, self.origin_run_id, step)
+    }
+}
+
+/// Where [`PlaybookRun::execute`] stopped.
+enum Progress {
+    /// The script finished or failed.
+    Ended(Result<PlaybookRunResult, String>),
+    /// This Temporal run has answered enough calls: go on in a new one.
+    Continue(Continuation),
 }
 
 /// How deep `start_playbook` may nest runs.
@@ -133,10 +185,11 @@ pub struct PlaybookRun {
 impl PlaybookRun {
     #[init]
     fn new(_ctx: &WorkflowContextView, input: PlaybookRunInput) -> Self {
+        let carried = input.continuation.clone().unwrap_or_default();
         PlaybookRun {
             input,
-            signals: Vec::new(),
-            events: Vec::new(),
+            signals: carried.signals,
+            events: carried.events,
             view: PlaybookRunView {
                 state: "running".into(),
                 ..PlaybookRunView::default()
@@ -147,9 +200,32 @@ impl PlaybookRun {
     /// Runs the script to its end.
     #[run(name = "PlaybookRun")]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<PlaybookRunResult> {
-        let input = ctx.state(|s| s.input.clone());
-        run_record::open(ctx, input.tenant, WorkflowKind::PlaybookRun, &input).await?;
-        let outcome = Self::execute(ctx, &input).await;
+        let mut input = ctx.state(|s| s.input.clone());
+        let continuation = input.continuation.take();
+        let origin_run_id = match &continuation {
+            Some(carried) => carried.origin_run_id.clone(),
+            None => {
+                if let Some(refusal) = Self::admit(ctx, &input).await? {
+                    return Err(ApplicationFailure::non_retryable(refusal).into());
+                }
+                run_record::open(ctx, input.tenant, WorkflowKind::PlaybookRun, &input).await?;
+                ctx.run_id().to_owned()
+            }
+        };
+        let run = RunContext {
+            input: &input,
+            origin_run_id: &origin_run_id,
+        };
+        let outcome = match Self::execute(ctx, run, continuation).await {
+            Progress::Ended(outcome) => outcome,
+            Progress::Continue(carried) => {
+                let next = PlaybookRunInput {
+                    continuation: Some(carried),
+                    ..input.clone()
+                };
+                match ctx.continue_as_new(next, ContinueAsNewOptions::default())? {}
+            }
+        };
         ctx.state_mut(|s| {
             s.view.state = if outcome.is_ok() {
                 "finished"
@@ -159,7 +235,7 @@ impl PlaybookRun {
             .into();
             s.view.waiting_for = None;
         });
-        run_record::close(ctx, input.tenant, outcome).await
+        run_record::close_in(ctx, input.tenant, &origin_run_id, outcome).await
     }
 
     /// Delivers a signal to the script (kept until a `wait_for_signal` takes it).
@@ -185,35 +261,81 @@ impl PlaybookRun {
 }
 
 impl PlaybookRun {
-    async fn execute(
+    /// Whether a run Temporal started by itself (a schedule) may go on under the
+    /// tenant's limits: `Some(reason)` when it may not. Other triggers were
+    /// admitted by whoever started them.
+    async fn admit(
         ctx: &WorkflowContext<Self>,
         input: &PlaybookRunInput,
-    ) -> Result<PlaybookRunResult, String> {
-        let program = compile(&input.source).map_err(|errors| {
-            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            format!("the playbook does not compile: {}", lines.join("; "))
-        })?;
-        let mut journal: Vec<JournalEntry> = Vec::new();
+    ) -> WorkflowResult<Option<String>> {
+        if input.trigger != "schedule" || input.dry_run {
+            return Ok(None);
+        }
+        let admission = PlaybookAdmission {
+            tenant: input.tenant,
+            playbook_id: input.playbook_id,
+            trigger: input.trigger.clone(),
+        };
+        let refusal = ctx
+            .execute_activity(PlaybookAdmitActivity, admission, bookkeeping_options())
+            .await?;
+        Ok(refusal.map(|reason| format!("the run was refused: {reason}")))
+    }
+
+    /// Evaluates the script, carrying out what it asks for, until it ends or this
+    /// Temporal run has answered enough calls to continue as new.
+    async fn execute(
+        ctx: &WorkflowContext<Self>,
+        run: RunContext<'_>,
+        continuation: Option<Continuation>,
+    ) -> Progress {
+        let input = run.input;
+        let program = match compile(&input.source) {
+            Ok(program) => program,
+            Err(errors) => {
+                let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                let error = format!("the playbook does not compile: {}", lines.join("; "));
+                return Progress::Ended(Err(error));
+            }
+        };
+        let carried = continuation.unwrap_or_default();
+        let mut journal = carried.journal;
+        let answered_before = journal.len();
         loop {
             match evaluate(&program, &input.input, &journal) {
                 Evaluation::Finished { result, logs } => {
-                    return Ok(PlaybookRunResult {
+                    return Progress::Ended(Ok(PlaybookRunResult {
                         result,
                         logs,
                         steps: journal.len(),
                         dry_run: input.dry_run,
-                    })
+                    }))
                 }
                 Evaluation::Failed { error, logs } => {
                     ctx.state_mut(|s| s.view.logs = logs);
-                    return Err(error);
+                    return Progress::Ended(Err(error));
                 }
                 Evaluation::Suspended { request, logs } => {
+                    let answered_here = journal.len() - answered_before;
+                    if answered_here >= CALLS_PER_HISTORY
+                        || (answered_here > 0 && ctx.continue_as_new_suggested())
+                    {
+                        return Progress::Continue(Continuation {
+                            origin_run_id: run.origin_run_id.to_owned(),
+                            journal,
+                            signals: ctx.state(|s| s.signals.clone()),
+                            events: ctx.state(|s| s.events.clone()),
+                            continued: carried.continued + 1,
+                        });
+                    }
                     ctx.state_mut(|s| {
                         s.view.logs = logs;
                         s.view.steps = journal.len();
                     });
-                    let outcome = Self::fulfill(ctx, input, journal.len(), &request).await?;
+                    let outcome = match Self::fulfill(ctx, run, journal.len(), &request).await {
+                        Ok(outcome) => outcome,
+                        Err(error) => return Progress::Ended(Err(error)),
+                    };
                     journal.push(JournalEntry {
                         call: request.call(),
                         outcome,
@@ -226,15 +348,15 @@ impl PlaybookRun {
     /// Carries out one request; `Err` only when the run itself cannot go on.
     async fn fulfill(
         ctx: &WorkflowContext<Self>,
-        input: &PlaybookRunInput,
+        run: RunContext<'_>,
         index: usize,
         request: &Request,
     ) -> Result<Result<Value, String>, String> {
         match request {
             Request::Action { name, args } if name == "start_playbook" => {
-                Ok(Self::start_child(ctx, input, index, args).await)
+                Ok(Self::start_child(ctx, run, index, args).await)
             }
-            Request::Action { name, args } => Ok(Self::act(ctx, input, index, name, args).await),
+            Request::Action { name, args } => Ok(Self::act(ctx, run, index, name, args).await),
             Request::Sleep { seconds } => {
                 ctx.state_mut(|s| s.view.state = "sleeping".into());
                 ctx.timer(Duration::from_secs((*seconds).max(1))).await;
@@ -256,7 +378,7 @@ impl PlaybookRun {
                     filter: filter.as_deref(),
                     timeout_seconds: *timeout_seconds,
                 };
-                Self::wait_for_event(ctx, input, wait).await
+                Self::wait_for_event(ctx, run, wait).await
             }
             Request::Now => {
                 let now = ctx
@@ -273,11 +395,12 @@ impl PlaybookRun {
 
     async fn act(
         ctx: &WorkflowContext<Self>,
-        input: &PlaybookRunInput,
+        run: RunContext<'_>,
         index: usize,
         name: &str,
         args: &Value,
     ) -> Result<Value, String> {
+        let input = run.input;
         let fixture = input.dry_run.then(|| {
             input.fixtures.get(name).cloned().unwrap_or_else(|| {
                 catalogue::action(name)
@@ -286,7 +409,7 @@ impl PlaybookRun {
             })
         });
         let call = PlaybookAction {
-            step: run_record::step_ref(ctx, input.tenant, &format!("{:03}-{name}", index + 1)),
+            step: run.step_ref(ctx, &format!("{:03}-{name}", index + 1)),
             action: name.to_owned(),
             args: args.clone(),
             run_as: input.run_as,
@@ -306,16 +429,17 @@ impl PlaybookRun {
     /// result is the answer. The child outlives a parent that does not wait.
     async fn start_child(
         ctx: &WorkflowContext<Self>,
-        input: &PlaybookRunInput,
+        run: RunContext<'_>,
         index: usize,
         args: &Value,
     ) -> Result<Value, String> {
+        let input = run.input;
         if input.depth + 1 >= MAX_PLAYBOOK_DEPTH {
             return Err(format!(
                 "start_playbook(): runs nest at most {MAX_PLAYBOOK_DEPTH} deep"
             ));
         }
-        let resolved = Self::act(ctx, input, index, "start_playbook", args).await?;
+        let resolved = Self::act(ctx, run, index, "start_playbook", args).await?;
         if input.dry_run {
             return Ok(resolved);
         }
@@ -336,6 +460,7 @@ impl PlaybookRun {
             run_as: input.run_as,
             trigger: format!("playbook:{}", input.playbook_id),
             depth: input.depth + 1,
+            continuation: None,
         };
         let workflow_id = format!("{}-child-{:03}", ctx.workflow_id(), index + 1);
         let wait = args["wait"].as_bool().unwrap_or(false);
@@ -373,18 +498,18 @@ impl PlaybookRun {
     /// `wait_for_event` fixture (null: a timeout).
     async fn wait_for_event(
         ctx: &WorkflowContext<Self>,
-        input: &PlaybookRunInput,
+        run: RunContext<'_>,
         wait: EventWait<'_>,
     ) -> Result<Result<Value, String>, String> {
+        let input = run.input;
         if input.dry_run {
             let fixture = input.fixtures.get("wait_for_event").cloned();
             return Ok(Ok(fixture.unwrap_or(Value::Null)));
         }
         let number = u32::try_from(wait.index).map_err(|e| e.to_string())?;
         let record = |open: bool| PlaybookEventWait {
-            step: run_record::step_ref(
+            step: run.step_ref(
                 ctx,
-                input.tenant,
                 &format!(
                     "{:03}-{}",
                     wait.index + 1,

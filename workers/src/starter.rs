@@ -255,6 +255,7 @@ impl WorkflowStarter {
             run_as,
             trigger,
             depth: 0,
+            continuation: None,
         };
         self.temporal
             .start_playbook_run_for_event(input, event.event_id)

@@ -124,6 +124,7 @@ pub(crate) async fn start_playbook_run(
         run_as,
         trigger: request.trigger.into(),
         depth: 0,
+        continuation: None,
     };
     let started = app
         .temporal()

@@ -175,6 +175,7 @@ pub(crate) async fn sync_schedule(
                 run_as,
                 trigger: "schedule".into(),
                 depth: 0,
+                continuation: None,
             };
             Some((cron, timezone, input))
         }

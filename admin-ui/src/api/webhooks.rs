@@ -116,6 +116,7 @@ async fn start(
         run_as,
         trigger: "webhook".into(),
         depth: 0,
+        continuation: None,
     };
     // The same signed request, replayed inside the window, joins its first run.
     let delivery = hex::encode(&Sha256::digest(signature)[..16]);

@@ -220,11 +220,7 @@ pub async fn signal_run(
                 .signal_self_test_note(workflow_id, &temporal_run, note)
                 .await
         }
-        RunSignal::Playbook(signal) => {
-            temporal
-                .signal_playbook_run(workflow_id, &temporal_run, signal)
-                .await
-        }
+        RunSignal::Playbook(signal) => temporal.signal_playbook_run(workflow_id, signal).await,
     };
     sent.map_err(|e| match e {
         TemporalError::NotFound => ApiError::conflict("the run has already finished"),

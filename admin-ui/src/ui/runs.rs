@@ -260,11 +260,7 @@ async fn send(
         .await
         .map_err(|e| unavailable(e.detail().to_owned()))?;
     let name = signal.name.clone();
-    let run_id = run.run_id.to_string();
-    match temporal
-        .signal_playbook_run(&run.workflow_id, &run_id, signal)
-        .await
-    {
+    match temporal.signal_playbook_run(&run.workflow_id, signal).await {
         Ok(()) => Ok(name),
         Err(TemporalError::NotFound) => Err((
             FormErrors::general("the run has already finished"),

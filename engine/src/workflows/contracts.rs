@@ -604,6 +604,25 @@ contract! {
     PlaybookEventWaitActivity = "playbooks.event_wait", PlaybookEventWait => ()
 }
 
+/// `playbooks.admit`: whether a run that Temporal started by itself (a
+/// playbook's schedule) may go on under the tenant's limits. The other triggers
+/// are admitted before they start anything.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlaybookAdmission {
+    /// The run's tenant.
+    pub tenant: TenantId,
+    /// The playbook.
+    pub playbook_id: uuid::Uuid,
+    /// What started the run (`schedule`).
+    pub trigger: String,
+}
+
+contract! {
+    /// Checks the tenant's playbook limits for one more run; a refusal is audited
+    /// as `playbook.run_refused` on the playbook and answered as its reason.
+    PlaybookAdmitActivity = "playbooks.admit", PlaybookAdmission => Option<String>
+}
+
 contract! {
     /// Runs one playbook action once per step; a refused call (bad arguments, a
     /// missing permission, a missing record) fails without retries and the script

@@ -9,10 +9,21 @@ use temporalio_sdk::{ApplicationFailure, WorkflowContext, WorkflowResult};
 
 /// A reference to step `step` of the current run.
 pub fn step_ref<W>(ctx: &WorkflowContext<W>, tenant: TenantId, step: &str) -> StepRef {
+    step_ref_in(ctx, tenant, ctx.run_id(), step)
+}
+
+/// A reference to step `step` of run `run_id` of this workflow: a workflow that
+/// continued as new keeps recording under the run id it started with.
+pub fn step_ref_in<W>(
+    ctx: &WorkflowContext<W>,
+    tenant: TenantId,
+    run_id: &str,
+    step: &str,
+) -> StepRef {
     StepRef {
         tenant,
         workflow_id: ctx.workflow_id().to_owned(),
-        run_id: ctx.run_id().to_owned(),
+        run_id: run_id.to_owned(),
         step: step.to_owned(),
     }
 }
@@ -41,6 +52,16 @@ pub async fn close<W, T: Serialize>(
     tenant: TenantId,
     outcome: Result<T, String>,
 ) -> WorkflowResult<T> {
+    close_in(ctx, tenant, ctx.run_id(), outcome).await
+}
+
+/// [`close`] for the record of run `run_id` (see [`step_ref_in`]).
+pub async fn close_in<W, T: Serialize>(
+    ctx: &WorkflowContext<W>,
+    tenant: TenantId,
+    run_id: &str,
+    outcome: Result<T, String>,
+) -> WorkflowResult<T> {
     let (status, result, error) = match &outcome {
         Ok(value) => (
             RunStatus::Completed,
@@ -50,7 +71,7 @@ pub async fn close<W, T: Serialize>(
         Err(message) => (RunStatus::Failed, None, Some(message.clone())),
     };
     let close = CloseRun {
-        step: step_ref(ctx, tenant, "runs.close"),
+        step: step_ref_in(ctx, tenant, run_id, "runs.close"),
         status: status.name().to_owned(),
         result,
         error,

@@ -196,6 +196,7 @@ async fn main() {
         run_as,
         trigger: "bench".into(),
         depth: 0,
+        continuation: None,
     };
     let drive = async {
         // One of each first: the worker's caches and the pool warm up unmeasured.
