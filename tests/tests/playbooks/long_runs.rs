@@ -7,6 +7,8 @@ use keel_tests::worker::TestWorker;
 use keel_tests::TestApp;
 use serde_json::{json, Value};
 use std::time::Duration;
+use temporalio_client::WorkflowHistory;
+use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
 
 /// 105 clock reads cross the first history boundary (100 calls), the wait for
 /// `go` sits in the second Temporal run and 100 uuids cross the second boundary.
@@ -88,6 +90,21 @@ async fn a_long_run_continues_as_new_and_keeps_one_record_with_every_step() {
     );
     let runs = playbook_runs(&app, key).await;
     assert_eq!(runs.len(), 1, "one record for the whole run: {runs:?}");
+
+    // Both ends replay deterministically through this build, the continue-as-new
+    // command included.
+    let options = WorkflowReplayerOptions::new()
+        .register_workflow::<dsl::PlaybookRun>()
+        .expect("register")
+        .build();
+    let replayer = WorkflowReplayer::new(options).expect("replayer");
+    for history in [&first, &last] {
+        let parsed = WorkflowHistory::from_json(history.as_bytes()).expect("parse");
+        replayer
+            .replay_workflow(parsed)
+            .await
+            .expect("the history replays");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
