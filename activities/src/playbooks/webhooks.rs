@@ -134,24 +134,26 @@ struct SecretRow {
 /// Gives the playbook a secret unless it has one (called when a webhook
 /// trigger is saved; the secret survives trigger edits until rotated).
 pub async fn ensure_secret(tx: &mut TenantTx, playbook: Uuid) -> Result<(), DbError> {
-    diesel::sql_query(
-        "INSERT INTO playbook_webhooks (tenant, playbook_id, secret) VALUES ($1, $2, $3) \
-         ON CONFLICT (tenant, playbook_id) DO NOTHING",
-    )
-    .bind::<SqlUuid, _>(tx.tenant().0)
-    .bind::<SqlUuid, _>(playbook)
-    .bind::<Text, _>(new_secret())
-    .execute(tx.conn())
-    .await?;
-    Ok(())
+    write_secret(tx, playbook, "DO NOTHING").await
 }
 
 /// Replaces the playbook's secret; the old one stops working at once.
 pub async fn rotate_secret(tx: &mut TenantTx, playbook: Uuid) -> Result<(), DbError> {
-    diesel::sql_query(
-        "INSERT INTO playbook_webhooks (tenant, playbook_id, secret) VALUES ($1, $2, $3) \
-         ON CONFLICT (tenant, playbook_id) DO UPDATE SET secret = EXCLUDED.secret, rotated_at = now()",
+    write_secret(
+        tx,
+        playbook,
+        "DO UPDATE SET secret = EXCLUDED.secret, rotated_at = now()",
     )
+    .await
+}
+
+/// Stores a fresh secret for the playbook; `on_conflict` says what happens to one
+/// it already has.
+async fn write_secret(tx: &mut TenantTx, playbook: Uuid, on_conflict: &str) -> Result<(), DbError> {
+    diesel::sql_query(format!(
+        "INSERT INTO playbook_webhooks (tenant, playbook_id, secret) VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant, playbook_id) {on_conflict}"
+    ))
     .bind::<SqlUuid, _>(tx.tenant().0)
     .bind::<SqlUuid, _>(playbook)
     .bind::<Text, _>(new_secret())
