@@ -213,6 +213,28 @@ pub async fn end_session(tx: &mut TenantTx, token_hash: &str) -> Result<(), DbEr
     Ok(())
 }
 
+/// The Redis channel on which processes announce that credentials or roles
+/// changed, so each drops the principals it cached.
+pub fn invalidation_channel(redis_prefix: &str) -> String {
+    format!("{redis_prefix}auth-invalidate")
+}
+
+/// Announces a change of credentials or roles to every process. A failure is
+/// logged, not returned: caches then expire on their own within their TTL.
+pub async fn announce_credentials_changed(
+    redis: &mut redis::aio::ConnectionManager,
+    redis_prefix: &str,
+) {
+    let published: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+        .arg(invalidation_channel(redis_prefix))
+        .arg("1")
+        .query_async(redis)
+        .await;
+    if let Err(error) = published {
+        tracing::warn!(%error, "could not announce a credential change; other processes rely on the cache TTL");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -700,6 +700,18 @@ impl BillingSteps {
 pub struct PlaybookSteps {
     /// Application-role pool.
     pub db: Db,
+    /// Where `disable_user` announces the change, so API processes drop the
+    /// user's cached credentials at once; `None` leaves it to their cache TTL.
+    pub credentials: Option<CredentialAnnouncer>,
+}
+
+/// A Redis connection and key prefix to announce credential changes on.
+#[derive(Clone)]
+pub struct CredentialAnnouncer {
+    /// The connection.
+    pub redis: redis::aio::ConnectionManager,
+    /// The deployment's Redis key prefix.
+    pub redis_prefix: String,
 }
 
 #[activities]
@@ -725,7 +737,18 @@ impl PlaybookSteps {
                 perform_in_savepoint(tx, &input).await
             })
         });
+        let deactivates = input_action_deactivates(&json);
         let reply = exactly_once(&self.db, &ctx, &step, "playbooks.action", json, work).await?;
+        if deactivates && reply.is_ok() {
+            if let Some(announcer) = &self.credentials {
+                let mut redis = announcer.redis.clone();
+                crate::credentials::announce_credentials_changed(
+                    &mut redis,
+                    &announcer.redis_prefix,
+                )
+                .await;
+            }
+        }
         reply.map_err(invalid_input)
     }
 
@@ -774,6 +797,11 @@ impl PlaybookSteps {
         });
         exactly_once(&self.db, &ctx, &step, "playbooks.event_wait", json, work).await
     }
+}
+
+/// Whether a recorded action call deactivates a user for real (not a dry run).
+fn input_action_deactivates(call: &serde_json::Value) -> bool {
+    call["action"] == "disable_user" && call["dry_run"] == false
 }
 
 async fn perform_in_savepoint(

@@ -110,15 +110,7 @@ impl AppState {
     pub async fn credentials_changed(&self) {
         self.principals.clear();
         let mut redis = self.redis.clone();
-        let channel = principal_cache::invalidation_channel(&self.redis_prefix);
-        let published: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-            .arg(&channel)
-            .arg("1")
-            .query_async(&mut redis)
-            .await;
-        if let Err(error) = published {
-            tracing::warn!(%error, "could not announce a credential change; other processes rely on the cache TTL");
-        }
+        activities::credentials::announce_credentials_changed(&mut redis, &self.redis_prefix).await;
     }
 
     /// Assembles the state; installs the process-wide metrics recorder once.
@@ -177,7 +169,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let follower = tokio::spawn(principal_cache::follow_invalidations(
         state.settings.redis_url.clone(),
-        principal_cache::invalidation_channel(&state.redis_prefix),
+        activities::credentials::invalidation_channel(&state.redis_prefix),
         state.principals.clone(),
     ));
     let served = axum::serve(listener, router(state))

@@ -65,11 +65,6 @@ impl PrincipalCache {
     }
 }
 
-/// The Redis channel on which processes announce credential changes.
-pub fn invalidation_channel(prefix: &str) -> String {
-    format!("{prefix}auth-invalidate")
-}
-
 /// Clears `cache` whenever another process announces a change; reconnects after
 /// Redis outages (clearing the cache then too, since announcements may have been
 /// missed). Runs until the task is dropped.

@@ -5,8 +5,8 @@
 mod starter;
 
 use activities::durable::{
-    AssetSteps, BillingSteps, NotificationSteps, Onboarding, PlaybookSteps, RunRecorder,
-    SelfTestSteps, SlaSteps, TimeSteps,
+    AssetSteps, BillingSteps, CredentialAnnouncer, NotificationSteps, Onboarding, PlaybookSteps,
+    RunRecorder, SelfTestSteps, SlaSteps, TimeSteps,
 };
 use activities::events::consumer::{Consumer, ConsumerSettings};
 use activities::events::relay::{Relay, RelaySettings};
@@ -121,7 +121,7 @@ pub async fn run(
         db: db.clone(),
         mailer: Mailer::new(settings.mail.clone()),
         limiter: MailRateLimiter::new(
-            limiter_redis,
+            limiter_redis.clone(),
             &settings.redis_prefix,
             settings.mail.rate_window,
         ),
@@ -164,7 +164,13 @@ pub async fn run(
             db: db.clone(),
             mailer: Mailer::new(settings.mail.clone()),
         })
-        .register_activities(PlaybookSteps { db: db.clone() })
+        .register_activities(PlaybookSteps {
+            db: db.clone(),
+            credentials: Some(CredentialAnnouncer {
+                redis: limiter_redis.clone(),
+                redis_prefix: settings.redis_prefix.clone(),
+            }),
+        })
         .register_activities(notifications)
         .max_cached_workflows(1000)
         .tuner(

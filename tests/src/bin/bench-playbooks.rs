@@ -181,7 +181,10 @@ async fn main() {
         .register_workflow::<native::NativeTen>()
         .expect("register")
         .register_activities(RunRecorder { db: db.clone() })
-        .register_activities(PlaybookSteps { db })
+        .register_activities(PlaybookSteps {
+            db,
+            credentials: None,
+        })
         .build();
     let mut worker = Worker::new(&runtime, client.clone(), options).expect("worker");
     let stop = worker.shutdown_handle();
