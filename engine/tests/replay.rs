@@ -70,6 +70,7 @@ async fn every_built_in_workflow_has_a_recorded_history_that_replays_cleanly() {
         "billing_cycle",
         "credit_expiry",
         "invoice_delivery",
+        "outbound_email",
     ] {
         assert!(
             files.iter().any(|(name, _)| name.starts_with(kind)),

@@ -83,6 +83,7 @@ async fn send_email_delivers_each_message_exactly_once_and_a_dry_run_sends_nothi
     .await
     .expect("both deliveries completed");
     assert_eq!(sent.len(), 3, "{sent:?}");
+    replay_and_record_a_delivery(&app, key).await;
     assert!(sent.iter().all(|r| r["attempts"] == 1
         && r["smtp_response"]
             .as_str()
@@ -234,4 +235,44 @@ async fn find_invoices_answers_what_a_reminder_needs_in_integer_cents() {
     assert_eq!(run["status"], "failed", "{run}");
     let error = run["error"].as_str().unwrap_or_default();
     assert!(error.contains("billing:read"), "{error}");
+}
+
+/// Replays a delivery's history through this build and, with
+/// `KEEL_RECORD_HISTORIES=1`, stores it as the fixture `engine/tests/replay.rs`
+/// replays in every build.
+async fn replay_and_record_a_delivery(app: &TestApp, key: &str) {
+    use temporalio_client::WorkflowHistory;
+    use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
+    let runs = runs_of_kind(app, key, "outbound_email").await;
+    let workflow_id = runs[0]["workflow_id"].as_str().expect("workflow id");
+    let temporal = activities::temporal::Temporal::connect(
+        &keel_tests::setting("KEEL_TEST_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+        "default",
+        &app.task_queue_prefix,
+    )
+    .await
+    .expect("temporal");
+    // The record closes before Temporal's own completion event: wait for it.
+    let history = keel_tests::eventually(Duration::from_secs(30), || async {
+        let json = temporal.history_json(workflow_id).await.ok()?;
+        String::from_utf8_lossy(&json)
+            .contains("WorkflowExecutionCompletedEventAttributes")
+            .then_some(json)
+    })
+    .await
+    .expect("the delivery's history is complete");
+    let options = WorkflowReplayerOptions::new()
+        .register_workflow::<engine::workflows::OutboundEmail>()
+        .expect("register")
+        .build();
+    WorkflowReplayer::new(options)
+        .expect("replayer")
+        .replay_workflow(WorkflowHistory::from_json(&history).expect("parse"))
+        .await
+        .expect("the delivery replays");
+    if std::env::var_os("KEEL_RECORD_HISTORIES").is_some() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../engine/tests/histories/outbound_email.json");
+        std::fs::write(path, &history).expect("write fixture");
+    }
 }
