@@ -752,8 +752,8 @@ impl PlaybookSteps {
         reply.map_err(invalid_input)
     }
 
-    /// Admits a run Temporal started by itself under the tenant's limits, or
-    /// audits the refusal and answers its reason. It writes only that audit
+    /// Admits a run Temporal started by itself under its version's manifest and
+    /// the tenant's limits, or audits the refusal and answers its reason. It writes only that audit
     /// entry, so a retry at worst audits the same refusal twice.
     #[activity(definition = PlaybookAdmitActivity)]
     pub async fn playbook_admit(
@@ -761,14 +761,29 @@ impl PlaybookSteps {
         _ctx: ActivityContext,
         input: PlaybookAdmission,
     ) -> Result<Option<String>, ActivityError> {
-        use crate::playbooks::limits;
+        use crate::playbooks::{limits, manifest};
         let mut tx = self.db.tenant_tx(input.tenant).await?;
-        let allowed = limits::check_can_start(&mut tx).await?;
-        if let Err(reached) = &allowed {
-            limits::record_refusal(&mut tx, input.playbook_id, &input.trigger, reached).await?;
+        let refused = match (input.version, input.run_as, &input.input) {
+            (Some(version), Some(run_as), Some(given)) => {
+                manifest::admit(&mut tx, input.playbook_id, version, run_as, given)
+                    .await?
+                    .err()
+                    .map(|refused| refused.to_string())
+            }
+            _ => None,
+        };
+        let refused = match refused {
+            Some(reason) => Some(reason),
+            None => limits::check_can_start(&mut tx)
+                .await?
+                .err()
+                .map(|r| r.to_string()),
+        };
+        if let Some(reason) = &refused {
+            limits::record_refusal(&mut tx, input.playbook_id, &input.trigger, reason).await?;
         }
         tx.commit().await?;
-        Ok(allowed.err().map(|reached| reached.to_string()))
+        Ok(refused)
     }
 
     /// Opens or closes a run's wait for an event.

@@ -1069,6 +1069,8 @@ diesel::table! {
         source -> Text,
         created_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
+        input_schema -> Jsonb,
+        permissions -> Array<Text>,
     }
 }
 

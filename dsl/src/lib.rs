@@ -6,6 +6,7 @@
 pub mod catalogue;
 pub mod cron;
 pub mod helpers;
+pub mod input_schema;
 pub mod manifest;
 pub mod replay;
 pub mod sandbox;

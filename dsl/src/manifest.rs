@@ -1,6 +1,8 @@
-//! A playbook as an author submits it: name, description, whether it may run, and
-//! the source, which must compile before anything is saved.
+//! A playbook as an author submits it: name, description, whether it may run, its
+//! manifest (what starts it, the input it takes, the permissions whoever it runs as
+//! must hold) and the source, which must compile before anything is saved.
 
+use crate::input_schema::InputSchema;
 use crate::triggers::Trigger;
 use crate::validate::{compile, CompileError};
 use engine::validation::{optional_text, FieldIssue, Issues};
@@ -26,10 +28,18 @@ pub struct PlaybookInput {
     /// What starts it (default `{"kind": "manual"}`).
     #[serde(default)]
     pub trigger: Option<Trigger>,
+    /// The input it takes: fields with a type, `required` and a `default`
+    /// (default none: any object). Every start is checked against it.
+    #[serde(default)]
+    pub input_schema: Option<InputSchema>,
+    /// Permissions whoever a run acts as must hold, besides those its actions
+    /// need (which are derived from the source), e.g. `["ticket:update"]`.
+    #[serde(default)]
+    pub permissions: Option<Vec<String>>,
 }
 
 /// A checked input: what to store.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlaybookDraft {
     /// Name, trimmed.
     pub name: Option<String>,
@@ -41,6 +51,10 @@ pub struct PlaybookDraft {
     pub enabled: Option<bool>,
     /// Trigger, checked.
     pub trigger: Option<Trigger>,
+    /// Input schema, checked.
+    pub input_schema: Option<InputSchema>,
+    /// Declared permissions: known names, sorted, each once.
+    pub permissions: Option<Vec<String>>,
 }
 
 /// Why an input is refused.
@@ -82,6 +96,15 @@ impl PlaybookInput {
                 issues.add("trigger", message);
             }
         }
+        if let Some(Err(schema_issues)) = self.input_schema.as_ref().map(InputSchema::check) {
+            for issue in schema_issues {
+                issues.add(issue.field, issue.message);
+            }
+        }
+        let permissions = self
+            .permissions
+            .as_deref()
+            .map(|names| declared_permissions(names, &mut issues));
         let draft = issues
             .finish(|| PlaybookDraft {
                 name,
@@ -89,12 +112,47 @@ impl PlaybookInput {
                 source: source.map(str::to_owned),
                 enabled: self.enabled,
                 trigger: self.trigger.clone(),
+                input_schema: self.input_schema.clone(),
+                permissions,
             })
             .map_err(PlaybookInputError::Fields)?;
         if let Some(source) = &draft.source {
             compile(source).map_err(PlaybookInputError::Compile)?;
         }
         Ok(draft)
+    }
+}
+
+/// The declared permission names, sorted and once each; an unknown name is an
+/// issue at `permissions[i]`.
+fn declared_permissions(names: &[String], issues: &mut Issues) -> Vec<String> {
+    let mut known = Vec::new();
+    for (index, name) in names.iter().enumerate() {
+        match engine::Permission::ALL
+            .iter()
+            .find(|p| p.name == name.trim())
+        {
+            Some(permission) => known.push(permission.name.to_owned()),
+            None => issues.add(
+                format!("permissions[{index}]"),
+                format!("{name:?} is not a permission (e.g. ticket:update)"),
+            ),
+        }
+    }
+    known.sort();
+    known.dedup();
+    known
+}
+
+/// Whether `schema` lets a run start with no input at all, as a schedule
+/// starts it; the refusal names the first field that stops it.
+pub fn starts_without_input(schema: &InputSchema) -> Result<(), String> {
+    match schema.apply(&serde_json::json!({})) {
+        Ok(_) => Ok(()),
+        Err(issues) => Err(format!(
+            "a scheduled playbook starts with no input, but {} {}",
+            issues[0].field, issues[0].message
+        )),
     }
 }
 
@@ -124,5 +182,33 @@ mod tests {
             ..PlaybookInput::default()
         };
         assert_eq!(patch.validate(false).unwrap().enabled, Some(false));
+    }
+
+    #[test]
+    fn the_manifest_names_known_permissions_and_a_sound_schema() {
+        let input: PlaybookInput = serde_json::from_value(serde_json::json!({
+            "permissions": ["ticket:update", "user:update", "ticket:update"],
+            "input_schema": [{"name": "days", "type": "integer", "default": 7}],
+        }))
+        .unwrap();
+        let draft = input.validate(false).unwrap();
+        assert_eq!(draft.permissions.unwrap(), ["ticket:update", "user:update"]);
+        assert!(starts_without_input(&draft.input_schema.unwrap()).is_ok());
+        let bad: PlaybookInput = serde_json::from_value(serde_json::json!({
+            "permissions": ["ticket:update", "tickets:nuke"],
+            "input_schema": [{"name": "client id", "type": "uuid", "required": true}],
+        }))
+        .unwrap();
+        let Err(PlaybookInputError::Fields(issues)) = bad.validate(false) else {
+            panic!()
+        };
+        let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
+        assert_eq!(fields, ["input_schema[0].name", "permissions[1]"]);
+        let required: InputSchema = serde_json::from_value(
+            serde_json::json!([{"name": "client_id", "type": "uuid", "required": true}]),
+        )
+        .unwrap();
+        let refusal = starts_without_input(&required).unwrap_err();
+        assert!(refusal.contains("input.client_id is required"), "{refusal}");
     }
 }

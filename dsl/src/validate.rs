@@ -38,6 +38,34 @@ pub struct Program {
     pub(crate) ast: AST,
 }
 
+impl Program {
+    /// The catalogue actions the script calls anywhere, by name.
+    pub fn actions(&self) -> BTreeSet<&'static str> {
+        let mut called = BTreeSet::new();
+        self.ast.walk(&mut |path: &[ASTNode]| {
+            if let Some(ASTNode::Expr(Expr::FnCall(call, _)))
+            | Some(ASTNode::Stmt(Stmt::FnCall(call, _))) = path.last()
+            {
+                if let Some(action) = catalogue::action(call.name.as_str()) {
+                    called.insert(action.name);
+                }
+            }
+            true
+        });
+        called
+    }
+
+    /// The permissions the actions it calls need: whoever a run acts as must
+    /// hold them all, or the run would fail at its first such call.
+    pub fn derived_permissions(&self) -> BTreeSet<&'static str> {
+        self.actions()
+            .into_iter()
+            .filter_map(catalogue::action)
+            .map(|action| action.permission.name)
+            .collect()
+    }
+}
+
 /// Rhai's call-like keywords, which are not registered functions.
 const KEYWORD_FUNCTIONS: &[&str] = &[
     "type_of",
@@ -262,6 +290,22 @@ mod tests {
                       if answer != () { add_comment(#{ ticket_id: t.id, body: answer.note }); }\n\
                       print(now());";
         assert_eq!(problems(source), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_actions_a_script_calls_name_the_permissions_it_needs() {
+        let source = "fn later(id) { add_comment(#{ ticket_id: id, body: \"x\" }) }\n\
+                      let found = find_tickets(#{ status: \"open\" });\n\
+                      if found.len() == 0 { later(create_ticket(#{ title: \"t\", client_id: input.c }).id); }";
+        let program = compile(source).expect("compiles");
+        let actions: Vec<&str> = program.actions().into_iter().collect();
+        assert_eq!(actions, ["add_comment", "create_ticket", "find_tickets"]);
+        let needed: Vec<&str> = program.derived_permissions().into_iter().collect();
+        assert_eq!(needed, ["ticket:create", "ticket:read", "ticket:update"]);
+        assert!(compile("let x = 1 + 2;")
+            .unwrap()
+            .derived_permissions()
+            .is_empty());
     }
 
     #[test]

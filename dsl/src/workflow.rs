@@ -261,8 +261,8 @@ impl PlaybookRun {
 }
 
 impl PlaybookRun {
-    /// Whether a run Temporal started by itself (a schedule) may go on under the
-    /// tenant's limits: `Some(reason)` when it may not. Other triggers were
+    /// Whether a run Temporal started by itself (a schedule) may go on under its
+    /// version's manifest and the tenant's limits: `Some(reason)` when it may not. Other triggers were
     /// admitted by whoever started them.
     async fn admit(
         ctx: &WorkflowContext<Self>,
@@ -275,6 +275,9 @@ impl PlaybookRun {
             tenant: input.tenant,
             playbook_id: input.playbook_id,
             trigger: input.trigger.clone(),
+            version: Some(input.version),
+            run_as: Some(input.run_as),
+            input: Some(input.input.clone()),
         };
         let refusal = ctx
             .execute_activity(PlaybookAdmitActivity, admission, bookkeeping_options())
@@ -451,9 +454,12 @@ impl PlaybookRun {
                 .ok_or("start_playbook(): the playbook was not resolved")?,
             version: resolved["version"].as_i64().unwrap_or(1) as i32,
             source: resolved["source"].as_str().unwrap_or_default().to_owned(),
-            input: match &args["input"] {
-                Value::Null => Value::Object(Default::default()),
-                given => given.clone(),
+            // The input the child's manifest admitted (older histories recorded
+            // no `input`: the script's own).
+            input: match (&resolved["input"], &args["input"]) {
+                (admitted @ Value::Object(_), _) => admitted.clone(),
+                (_, Value::Null) => Value::Object(Default::default()),
+                (_, given) => given.clone(),
             },
             dry_run: false,
             fixtures: BTreeMap::new(),

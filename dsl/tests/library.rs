@@ -1,5 +1,7 @@
 //! Every shipped playbook compiles and passes its test cases offline.
 
+use dsl::input_schema::InputSchema;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 fn library() -> PathBuf {
@@ -47,5 +49,47 @@ fn every_shipped_playbook_declares_its_manifest() {
         for key in ["// name:", "// trigger:", "// input:", "// permissions:"] {
             assert!(source.contains(key), "{} lacks {key}", path.display());
         }
+        let schema = input_schema(&source, &path);
+        let declared: BTreeSet<String> = header(&source, "// permissions:")
+            .split(',')
+            .map(|p| p.trim().to_owned())
+            .collect();
+        let program = dsl::compile(&source).expect("compiles");
+        for needed in program.derived_permissions() {
+            assert!(
+                declared.contains(needed),
+                "{}: its actions need {needed}, which its header does not declare",
+                path.display()
+            );
+        }
+        let json = std::fs::read_to_string(path.with_extension("test.json")).expect("cases");
+        for case in dsl::testing::parse_cases(&json).expect("cases parse") {
+            let given = match &case.input {
+                serde_json::Value::Null => serde_json::json!({}),
+                given => given.clone(),
+            };
+            if let Err(issues) = schema.apply(&given) {
+                panic!("{} / {:?}: {issues:?}", path.display(), case.name);
+            }
+        }
     }
+}
+
+/// The text after `key` on its header line.
+fn header<'s>(source: &'s str, key: &str) -> &'s str {
+    source
+        .lines()
+        .find_map(|line| line.strip_prefix(key))
+        .unwrap_or_default()
+        .trim()
+}
+
+/// The `// input_schema:` header, parsed and checked as a save checks it.
+fn input_schema(source: &str, path: &std::path::Path) -> InputSchema {
+    let schema: InputSchema = serde_json::from_str(header(source, "// input_schema:"))
+        .unwrap_or_else(|e| panic!("{}: input_schema header: {e}", path.display()));
+    schema
+        .check()
+        .unwrap_or_else(|issues| panic!("{}: {issues:?}", path.display()));
+    schema
 }

@@ -3,8 +3,8 @@
 //! redelivered event finds its run already started and changes nothing.
 
 use activities::events::consumer::EventHandler;
-use activities::playbooks::limits::{self, LimitReached};
-use activities::playbooks::{self, event_waits, Subscriber};
+use activities::playbooks::limits;
+use activities::playbooks::{self, event_waits, manifest, Subscriber};
 use activities::temporal::Temporal;
 use activities::temporal::TemporalError;
 use activities::Db;
@@ -16,6 +16,7 @@ use engine::workflows::ticket_sla::{SlaSignal, TicketSlaInput};
 use engine::workflows::timesheet_approval::ApprovalInput;
 use engine::workflows::warranty_watch::WarrantyWatchInput;
 use engine::{DomainEvent, EventEnvelope, TicketEvent};
+use uuid::Uuid;
 
 /// The consumer group name.
 pub const GROUP: &str = "workflow-starter";
@@ -240,16 +241,23 @@ impl WorkflowStarter {
             tracing::warn!(playbook = %subscriber.id, "an event playbook without an author");
             return Ok(());
         };
-        if let Err(reached) = self.within_limits(event, &subscriber, &trigger).await? {
-            tracing::warn!(playbook = %subscriber.id, reason = %reached, "playbook run refused");
-            return Ok(());
-        }
+        let given = serde_json::json!({ "event": envelope });
+        let admitted = match self
+            .admitted(event, &subscriber, &trigger, run_as, &given)
+            .await?
+        {
+            Ok(input) => input,
+            Err(reason) => {
+                tracing::warn!(playbook = %subscriber.id, %reason, "playbook run refused");
+                return Ok(());
+            }
+        };
         let input = PlaybookRunInput {
             tenant: event.tenant,
             playbook_id: subscriber.id,
             version: subscriber.version,
             source: subscriber.source,
-            input: serde_json::json!({ "event": envelope }),
+            input: admitted,
             dry_run: false,
             fixtures: Default::default(),
             run_as,
@@ -305,21 +313,32 @@ impl WorkflowStarter {
         }
     }
 
-    /// Checks the tenant's limits; a refusal is audited on the playbook.
-    async fn within_limits(
+    /// The input the version's manifest admits for the author (defaults filled
+    /// in) within the tenant's limits, or why not; a refusal is audited on the
+    /// playbook, so its author sees why the event started nothing.
+    async fn admitted(
         &self,
         event: &EventEnvelope,
         subscriber: &Subscriber,
         trigger: &str,
-    ) -> Result<Result<(), LimitReached>, String> {
+        run_as: Uuid,
+        given: &serde_json::Value,
+    ) -> Result<Result<serde_json::Value, String>, String> {
         let checked = async {
             let mut tx = self.db.tenant_tx(event.tenant).await?;
-            let allowed = limits::check_can_start(&mut tx).await?;
-            if let Err(reached) = &allowed {
-                limits::record_refusal(&mut tx, subscriber.id, trigger, reached).await?;
+            let (id, version) = (subscriber.id, subscriber.version);
+            let admitted = match manifest::admit(&mut tx, id, version, run_as, given).await? {
+                Ok(input) => limits::check_can_start(&mut tx)
+                    .await?
+                    .map(|()| input)
+                    .map_err(|reached| reached.to_string()),
+                Err(refused) => Err(refused.to_string()),
+            };
+            if let Err(reason) = &admitted {
+                limits::record_refusal(&mut tx, id, trigger, reason).await?;
             }
             tx.commit().await?;
-            Ok::<_, activities::DbError>(allowed)
+            Ok::<_, activities::DbError>(admitted)
         };
         checked.await.map_err(|e| e.to_string())
     }

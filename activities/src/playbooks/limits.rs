@@ -166,13 +166,13 @@ pub async fn check_can_start(tx: &mut TenantTx) -> Result<Result<(), LimitReache
     Ok(usage(tx).await?.check(limits))
 }
 
-/// Audits a start refused by a limit on the playbook, so its author sees why an
-/// event started nothing.
+/// Audits a start refused by a limit or by the manifest on the playbook, so its
+/// author sees why an event, a schedule or a webhook started nothing.
 pub async fn record_refusal(
     tx: &mut TenantTx,
     playbook: Uuid,
     trigger: &str,
-    reason: &LimitReached,
+    reason: &impl std::fmt::Display,
 ) -> Result<(), DbError> {
     let details = serde_json::json!({"trigger": trigger, "reason": reason.to_string()});
     record(tx, None, "playbook.run_refused", playbook, details).await

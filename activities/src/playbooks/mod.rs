@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod event_waits;
 pub mod limits;
+pub mod manifest;
 pub mod webhooks;
 
 use crate::audit::{self, AuditEntry};
@@ -16,6 +17,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use dsl::manifest::PlaybookDraft;
 use dsl::triggers::Trigger;
+pub use manifest::Manifest;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -45,7 +47,7 @@ pub struct Playbook {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A playbook with the source of its current version.
+/// A playbook with the source and manifest of its current version.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PlaybookDetail {
     /// The playbook.
@@ -53,6 +55,12 @@ pub struct PlaybookDetail {
     pub playbook: Playbook,
     /// The current version's source.
     pub source: String,
+    /// The current version's input schema and declared permissions.
+    #[serde(flatten)]
+    pub manifest: Manifest,
+    /// What whoever a run acts as must hold: the declared permissions and those
+    /// the actions the source calls need.
+    pub required_permissions: Vec<String>,
 }
 
 /// One saved version.
@@ -67,6 +75,11 @@ pub struct PlaybookVersion {
     pub created_by: Option<Uuid>,
     /// When.
     pub created_at: DateTime<Utc>,
+    /// The input it takes (see the playbook's `input_schema`).
+    #[schema(value_type = Vec<Object>)]
+    pub input_schema: serde_json::Value,
+    /// Its declared permissions.
+    pub permissions: Vec<String>,
 }
 
 async fn name_taken(tx: &mut TenantTx, name: &str, except: Option<Uuid>) -> Result<bool, DbError> {
@@ -128,7 +141,7 @@ async fn insert_version(
     tx: &mut TenantTx,
     id: Uuid,
     version: i32,
-    source: &str,
+    (source, manifest): (&str, &Manifest),
     actor: Option<Uuid>,
 ) -> Result<(), DbError> {
     diesel::insert_into(playbook_versions::table)
@@ -138,6 +151,8 @@ async fn insert_version(
             playbook_versions::version.eq(version),
             playbook_versions::source.eq(source),
             playbook_versions::created_by.eq(actor),
+            playbook_versions::input_schema.eq(manifest.schema_json()),
+            playbook_versions::permissions.eq(&manifest.permissions),
         ))
         .execute(tx.conn())
         .await?;
@@ -159,6 +174,8 @@ pub async fn create_playbook(
         ));
     }
     check_hook_free(tx, draft.trigger.as_ref(), None).await?;
+    let manifest = Manifest::default().changed_by(draft);
+    manifest::check_schedulable(draft.trigger.as_ref(), &manifest)?;
     let id = Uuid::now_v7();
     diesel::insert_into(playbooks::table)
         .values((
@@ -174,7 +191,7 @@ pub async fn create_playbook(
         .execute(tx.conn())
         .await
         .map_err(DbError::from)?;
-    insert_version(tx, id, 1, &source, actor).await?;
+    insert_version(tx, id, 1, (&source, &manifest), actor).await?;
     ensure_webhook_secret(tx, id).await?;
     record(
         tx,
@@ -215,12 +232,17 @@ pub async fn update_playbook(
     }
     check_hook_free(tx, draft.trigger.as_ref(), Some(id)).await?;
     let mut version = current.current_version;
-    if let Some(source) = &draft.source {
-        let unchanged = version_source(tx, id, version).await?.as_deref() == Some(source.as_str());
-        if !unchanged {
-            version += 1;
-            insert_version(tx, id, version, source, actor).await?;
-        }
+    let (old_source, old_manifest) = version_manifest(tx, id, version).await?.unwrap_or_default();
+    let source = draft.source.clone().unwrap_or_else(|| old_source.clone());
+    let manifest = old_manifest.clone().changed_by(draft);
+    let trigger = match &draft.trigger {
+        Some(trigger) => Some(trigger.clone()),
+        None => serde_json::from_value(current.trigger.clone()).ok(),
+    };
+    manifest::check_schedulable(trigger.as_ref(), &manifest)?;
+    if source != old_source || manifest != old_manifest {
+        version += 1;
+        insert_version(tx, id, version, (&source, &manifest), actor).await?;
     }
     diesel::update(playbooks::table.find((tx.tenant().0, id)))
         .set((
@@ -369,10 +391,35 @@ pub async fn find_playbook(tx: &mut TenantTx, id: Uuid) -> Result<Option<Playboo
     let Some(playbook) = found else {
         return Ok(None);
     };
-    let source = version_source(tx, id, playbook.current_version)
+    let (source, manifest) = version_manifest(tx, id, playbook.current_version)
         .await?
         .unwrap_or_default();
-    Ok(Some(PlaybookDetail { playbook, source }))
+    let required_permissions = manifest.required_permissions(&source);
+    Ok(Some(PlaybookDetail {
+        playbook,
+        source,
+        manifest,
+        required_permissions,
+    }))
+}
+
+/// The source and manifest of one version.
+pub async fn version_manifest(
+    tx: &mut TenantTx,
+    id: Uuid,
+    version: i32,
+) -> Result<Option<(String, Manifest)>, DbError> {
+    let row: Option<(String, serde_json::Value, Vec<String>)> = playbook_versions::table
+        .find((tx.tenant().0, id, version))
+        .select((
+            playbook_versions::source,
+            playbook_versions::input_schema,
+            playbook_versions::permissions,
+        ))
+        .first(tx.conn())
+        .await
+        .optional()?;
+    Ok(row.map(|(source, schema, permissions)| (source, Manifest::stored(schema, permissions))))
 }
 
 /// The source of one version.

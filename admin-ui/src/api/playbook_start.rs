@@ -1,11 +1,13 @@
 //! Starting a playbook run by hand: one path for `POST /api/v1/playbooks/{id}/runs`,
 //! the playbook page's run form and the "Run playbook" forms of ticket and client
-//! pages. The playbook and version are looked up, the tenant's limits checked, a
-//! disabled playbook takes only dry runs; then the `PlaybookRun` workflow starts
+//! pages. The playbook and version are looked up, the version's manifest admits
+//! the user and the input (defaults filled in), the tenant's limits are checked,
+//! a disabled playbook takes only dry runs; then the `PlaybookRun` workflow starts
 //! as the user and its run is recorded, so the runs pages show it at once.
 
 use crate::error::ApiError;
 use crate::AppState;
+use activities::playbooks::manifest::{self, AdmissionRefused};
 use activities::playbooks::{self, limits, limits::LimitReached};
 use axum::http::StatusCode;
 use dsl::workflow::PlaybookRunInput;
@@ -47,6 +49,9 @@ pub(crate) enum StartRefused {
     /// A real run of a disabled playbook.
     #[error("the playbook is disabled; enable it or start a dry run")]
     Disabled,
+    /// The manifest refuses the user or the input.
+    #[error("{0}")]
+    Manifest(AdmissionRefused),
 }
 
 impl StartRefused {
@@ -57,6 +62,10 @@ impl StartRefused {
             StartRefused::NoSuchVersion(_) => StatusCode::UNPROCESSABLE_ENTITY,
             StartRefused::LimitReached(_) => StatusCode::TOO_MANY_REQUESTS,
             StartRefused::Disabled => StatusCode::CONFLICT,
+            StartRefused::Manifest(
+                AdmissionRefused::MissingPermissions(_) | AdmissionRefused::InactiveUser,
+            ) => StatusCode::FORBIDDEN,
+            StartRefused::Manifest(AdmissionRefused::Input(_)) => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 }
@@ -69,6 +78,10 @@ impl From<StartRefused> for ApiError {
             StartRefused::NoSuchVersion(_) => ApiError::invalid_field("version", "no such version"),
             StartRefused::LimitReached(_) => ApiError::limit_reached(detail),
             StartRefused::Disabled => ApiError::conflict(detail),
+            StartRefused::Manifest(
+                AdmissionRefused::MissingPermissions(_) | AdmissionRefused::InactiveUser,
+            ) => ApiError::refused(detail),
+            StartRefused::Manifest(AdmissionRefused::Input(issues)) => issues.into(),
         }
     }
 }
@@ -105,6 +118,18 @@ pub(crate) async fn start_playbook_run(
     let Some(source) = source else {
         return Ok(Err(StartRefused::NoSuchVersion(version)));
     };
+    let admitted = manifest::admit(
+        &mut tx,
+        request.playbook_id,
+        version,
+        run_as,
+        &request.input,
+    )
+    .await?;
+    let input = match admitted {
+        Ok(input) => input,
+        Err(refused) => return Ok(Err(StartRefused::Manifest(refused))),
+    };
     let allowed = limits::check_can_start(&mut tx).await?;
     tx.commit().await?;
     if let Err(reached) = allowed {
@@ -118,7 +143,7 @@ pub(crate) async fn start_playbook_run(
         playbook_id: request.playbook_id,
         version,
         source,
-        input: request.input,
+        input,
         dry_run: request.dry_run,
         fixtures: request.fixtures,
         run_as,

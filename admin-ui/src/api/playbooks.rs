@@ -169,7 +169,10 @@ pub(crate) async fn sync_schedule(
                 playbook_id: playbook.id,
                 version: playbook.current_version,
                 source: saved.source.clone(),
-                input: serde_json::json!({}),
+                // The save checked that the schema admits an empty input.
+                input: (saved.manifest.input_schema)
+                    .apply(&serde_json::json!({}))
+                    .unwrap_or_else(|_| serde_json::json!({})),
                 dry_run: false,
                 fixtures: BTreeMap::new(),
                 run_as,

@@ -9,6 +9,7 @@ use crate::auth::{require, Caller};
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiPath;
 use crate::AppState;
+use activities::playbooks::manifest::{self, AdmissionRefused};
 use activities::playbooks::webhooks::{self, HookTarget, Webhook, SIGNATURE_HEADER};
 use activities::playbooks::{self, limits};
 use activities::tenants;
@@ -33,8 +34,11 @@ pub const MAX_WEBHOOK_BYTES: usize = 64 * 1024;
            ("X-Keel-Signature" = String, Header, description = "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>; t within 5 minutes")),
     responses((status = 202, body = PlaybookRunStarted, description = "Started (or, for a repeated request, the run it started)"),
               (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 403, body = Problem, description = "The playbook's author lacks a permission it requires"),
               (status = 409, body = Problem, description = "The playbook is disabled"),
-              (status = 413, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem),
+              (status = 413, body = Problem),
+              (status = 422, body = Problem, description = "The body does not fit the playbook's input schema (`errors[].field`: `input.<field>`)"),
+              (status = 429, body = Problem),
               (status = 503, body = Problem)))]
 pub async fn receive(
     State(app): State<AppState>,
@@ -69,14 +73,42 @@ pub async fn receive(
             "the playbook of this webhook is disabled",
         ));
     }
+    let admitted = admit(&mut tx, &target, &input).await?;
     let allowed = limits::check_can_start(&mut tx).await?;
     if let Err(reached) = &allowed {
         limits::record_refusal(&mut tx, target.playbook_id, "webhook", reached).await?;
     }
     webhooks::mark_received(&mut tx, target.playbook_id).await?;
     tx.commit().await?;
+    let input = admitted?;
     allowed.map_err(|reached| ApiError::limit_reached(reached.to_string()))?;
     start(&app, tenant, target, input, &header.signature).await
+}
+
+/// The input the version's manifest admits for the author, or the refusal as
+/// the sender hears it (422 naming the input's fields, 403), audited on the
+/// playbook so its author sees why the webhook started nothing.
+async fn admit(
+    tx: &mut activities::TenantTx,
+    target: &HookTarget,
+    input: &serde_json::Value,
+) -> Result<Result<serde_json::Value, ApiError>, ApiError> {
+    let Some(run_as) = target.run_as else {
+        return Ok(Err(ApiError::conflict(
+            "the playbook of this webhook has no author to run as",
+        )));
+    };
+    let admitted = manifest::admit(tx, target.playbook_id, target.version, run_as, input).await?;
+    Ok(match admitted {
+        Ok(input) => Ok(input),
+        Err(refused) => {
+            limits::record_refusal(tx, target.playbook_id, "webhook", &refused).await?;
+            Err(match refused {
+                AdmissionRefused::Input(issues) => issues.into(),
+                other => ApiError::refused(other.to_string()),
+            })
+        }
+    })
 }
 
 /// The body as a JSON object without NUL characters.

@@ -23,6 +23,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use dsl::input_schema::InputSchema;
 use dsl::manifest::{PlaybookDraft, PlaybookInput, PlaybookInputError};
 use dsl::triggers::Trigger;
 use dsl::CompileError;
@@ -38,7 +39,20 @@ use uuid::Uuid;
 const MAX_JSON_BYTES: usize = 64 * 1024;
 
 /// The playbook fields the forms show messages next to.
-const FIELDS: &[&str] = &["name", "description", "source", "enabled", "trigger"];
+const FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "source",
+    "enabled",
+    "trigger",
+    "input_schema",
+    "permissions",
+];
+
+/// The types an input schema's field may take, as the editor lists them.
+const INPUT_TYPES: &[&str] = &[
+    "string", "integer", "boolean", "uuid", "date", "object", "array", "any",
+];
 
 /// The run form's fields.
 const RUN_FIELDS: &[&str] = &["input", "fixtures", "dry_run"];
@@ -78,15 +92,26 @@ pub struct PlaybookForm {
     trigger_cron: String,
     trigger_timezone: String,
     trigger_hook: String,
+    /// The manifest's input schema as a JSON array (blank: none).
+    input_schema: String,
+    /// Declared permissions, separated by commas or spaces.
+    permissions: String,
 }
 
 impl PlaybookForm {
     fn stored(detail: &PlaybookDetail) -> PlaybookForm {
+        let schema = &detail.manifest.input_schema;
         PlaybookForm {
             name: detail.playbook.name.clone(),
             description: detail.playbook.description.clone(),
             source: detail.source.clone(),
             enabled: super::forms::checkbox(detail.playbook.enabled),
+            input_schema: if schema.is_empty() {
+                String::new()
+            } else {
+                serde_json::to_string_pretty(schema).unwrap_or_default()
+            },
+            permissions: detail.manifest.permissions.join(", "),
             ..PlaybookForm::default()
         }
         .with_trigger(serde_json::from_value(detail.playbook.trigger.clone()).unwrap_or_default())
@@ -137,6 +162,22 @@ impl PlaybookForm {
         }
     }
 
+    /// The typed schema; blank declares no fields.
+    fn input_schema(&self) -> Result<InputSchema, PlaybookInputError> {
+        if self.input_schema.trim().is_empty() {
+            return Ok(InputSchema::default());
+        }
+        serde_json::from_str(&self.input_schema).map_err(|e| {
+            PlaybookInputError::Fields(vec![issue(
+                "input_schema",
+                format!(
+                    "must be a JSON array of fields like \
+                     [{{\"name\": \"days\", \"type\": \"integer\", \"default\": 7}}]: {e}"
+                ),
+            )])
+        })
+    }
+
     /// The checked draft. Both forms send every field, so name and source are
     /// required on both; a blank description on the editor clears it (the domain
     /// reads a missing one as "unchanged").
@@ -149,6 +190,14 @@ impl PlaybookForm {
             source: Some(lf(&self.source)),
             enabled: (!creating).then(|| ticked(&self.enabled)),
             trigger: Some(self.trigger()?),
+            input_schema: Some(self.input_schema()?),
+            permissions: Some(
+                self.permissions
+                    .split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            ),
         };
         let mut draft = input.validate(true)?;
         if !creating {
@@ -478,6 +527,8 @@ async fn render_editor(
     let run_errors = state.run_errors;
     let ctx = context! {
         nav => nav(user),
+        required_permissions => detail.required_permissions,
+        input_types => INPUT_TYPES,
         playbook => detail.playbook, versions, form, gutter, rows, error_lines,
         errors, compile_errors, run => state.run.unwrap_or_else(RunForm::initial),
         min_rows => MIN_ROWS, event_types => engine::DomainEvent::TYPE_NAMES,

@@ -605,8 +605,8 @@ contract! {
 }
 
 /// `playbooks.admit`: whether a run that Temporal started by itself (a
-/// playbook's schedule) may go on under the tenant's limits. The other triggers
-/// are admitted before they start anything.
+/// playbook's schedule) may go on under the tenant's limits and its version's
+/// manifest. The other triggers are admitted before they start anything.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlaybookAdmission {
     /// The run's tenant.
@@ -615,11 +615,22 @@ pub struct PlaybookAdmission {
     pub playbook_id: uuid::Uuid,
     /// What started the run (`schedule`).
     pub trigger: String,
+    /// The version it runs, whose manifest is checked (absent in runs started
+    /// before manifests existed: only the limits are checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i32>,
+    /// Whoever it acts as, who must hold the manifest's permissions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<uuid::Uuid>,
+    /// Its input, which must fit the manifest's schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<serde_json::Value>,
 }
 
 contract! {
-    /// Checks the tenant's playbook limits for one more run; a refusal is audited
-    /// as `playbook.run_refused` on the playbook and answered as its reason.
+    /// Checks the version's manifest and the tenant's playbook limits for one more
+    /// run; a refusal is audited as `playbook.run_refused` on the playbook and
+    /// answered as its reason.
     PlaybookAdmitActivity = "playbooks.admit", PlaybookAdmission => Option<String>
 }
 

@@ -1,7 +1,9 @@
 //! Runs that outgrow one Temporal history continue as new under one run record,
 //! and runs a schedule starts are admitted under the tenant's limits.
 
-use super::{created, ended, playbook, playbook_runs, reached, run_of, start, step_names};
+use super::{
+    created, ended, playbook, playbook_runs, reached, run_of, start, step_names, temporal,
+};
 use keel_tests::app::json_with_status;
 use keel_tests::worker::TestWorker;
 use keel_tests::TestApp;
@@ -21,16 +23,6 @@ const LONG_RUN: &str = r#"
     let total = kv_increment(#{ key: "long" });
     #{ total: total, approved: approval.answer }
 "#;
-
-async fn temporal(app: &TestApp) -> activities::temporal::Temporal {
-    activities::temporal::Temporal::connect(
-        &keel_tests::setting("KEEL_TEST_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
-        "default",
-        &app.task_queue_prefix,
-    )
-    .await
-    .expect("temporal")
-}
 
 fn history_text(history: Vec<u8>) -> String {
     String::from_utf8(history).expect("history is JSON text")

@@ -9,6 +9,7 @@ mod actions;
 mod children;
 mod email;
 mod long_runs;
+mod manifest;
 mod ui;
 mod waits;
 mod webhooks;
@@ -183,6 +184,17 @@ async fn a_dry_run_records_its_actions_and_changes_nothing() {
 }
 
 /// The tenant's playbook runs, newest first.
+/// A Temporal client on the test's task queues.
+async fn temporal(app: &TestApp) -> activities::temporal::Temporal {
+    activities::temporal::Temporal::connect(
+        &keel_tests::setting("KEEL_TEST_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+        "default",
+        &app.task_queue_prefix,
+    )
+    .await
+    .expect("temporal")
+}
+
 async fn playbook_runs(app: &TestApp, key: &str) -> Vec<Value> {
     let path = "/api/v1/workflow-runs?kind=playbook_run&limit=200";
     let page = json_with_status(app.get(key, path).await, 200).await;

@@ -3,7 +3,7 @@
 
 use super::{to_json, uuid_field, ActionError};
 use crate::db::TenantTx;
-use crate::playbooks::{self, limits};
+use crate::playbooks::{self, limits, manifest};
 use crate::users;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -28,10 +28,16 @@ pub(super) async fn disable_user(
     }))
 }
 
-/// The playbook to start and its current version's source; the workflow starts
-/// the child run with them. Checks what a start from the API checks: the playbook
-/// exists, is enabled, and the tenant is within its limits.
-pub(super) async fn start_playbook(tx: &mut TenantTx, args: &Value) -> Result<Value, ActionError> {
+/// The playbook to start, its current version's source and the input its
+/// manifest admits (defaults filled in); the workflow starts the child run with
+/// them. Checks what a start from the API checks: the playbook exists, is
+/// enabled, its manifest admits the run's user and the input, and the tenant is
+/// within its limits.
+pub(super) async fn start_playbook(
+    tx: &mut TenantTx,
+    args: &Value,
+    run_as: Uuid,
+) -> Result<Value, ActionError> {
     let wanted = args["playbook"].as_str().unwrap_or_default().trim();
     if !args["input"].is_null() && !args["input"].is_object() {
         return Err(ActionError::Refused("input must be a map".into()));
@@ -52,12 +58,21 @@ pub(super) async fn start_playbook(tx: &mut TenantTx, args: &Value) -> Result<Va
             detail.playbook.name
         )));
     }
+    let given = match &args["input"] {
+        Value::Null => json!({}),
+        given => given.clone(),
+    };
+    let (id, version) = (detail.playbook.id, detail.playbook.current_version);
+    let input = manifest::admit(tx, id, version, run_as, &given)
+        .await?
+        .map_err(|refused| ActionError::Refused(format!("playbook: {refused}")))?;
     if let Err(reached) = limits::check_can_start(tx).await? {
         return Err(ActionError::Refused(reached.to_string()));
     }
     to_json(json!({
-        "playbook_id": detail.playbook.id,
-        "version": detail.playbook.current_version,
+        "playbook_id": id,
+        "version": version,
         "source": detail.source,
+        "input": input,
     }))
 }

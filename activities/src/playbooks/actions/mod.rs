@@ -110,7 +110,7 @@ async fn dispatch(
         "kv_set" => kv::kv_set(tx, args).await,
         "kv_increment" => kv::kv_increment(tx, args).await,
         "disable_user" => admin::disable_user(tx, args, run_as).await,
-        "start_playbook" => admin::start_playbook(tx, args).await,
+        "start_playbook" => admin::start_playbook(tx, args, run_as).await,
         other => Err(ActionError::Refused(format!("{other} is not implemented"))),
     }
 }

@@ -1,0 +1,1 @@
+ALTER TABLE playbook_versions DROP COLUMN permissions, DROP COLUMN input_schema;
