@@ -725,6 +725,9 @@ impl PlaybookSteps {
         ctx: ActivityContext,
         input: PlaybookAction,
     ) -> Result<serde_json::Value, ActivityError> {
+        if input.action == "http_request" && !input.dry_run {
+            return http_request_step(&self.db, &ctx, input).await;
+        }
         let json = serde_json::json!({
             "action": input.action, "args": input.args, "dry_run": input.dry_run,
         });
@@ -812,6 +815,58 @@ impl PlaybookSteps {
         });
         exactly_once(&self.db, &ctx, &step, "playbooks.event_wait", json, work).await
     }
+}
+
+/// `http_request`, with no transaction open while the request is out: (a) a short
+/// transaction answers a step already recorded, or checks the call (fields, the
+/// user's permission, the tenant's allow-list); (b) the request is sent; (c) its
+/// answer, or a refusal from (a) or (b), is recorded exactly once like any other
+/// action's. Every HTTP status is an answer the script sees; no connection or no
+/// answer within `timeout_seconds` fails the attempt so Temporal retries it (3
+/// attempts in all, see `engine::workflows::http_request_options`). A worker lost
+/// between (b) and (c) sends the request again: calls are at least once.
+async fn http_request_step(
+    db: &Db,
+    ctx: &ActivityContext,
+    input: PlaybookAction,
+) -> Result<serde_json::Value, ActivityError> {
+    use crate::playbooks::actions::{self, http, ActionError};
+    let started_at = Utc::now();
+    let call = serde_json::json!({
+        "action": input.action, "args": input.args, "dry_run": input.dry_run,
+    });
+    let shown = http::redacted(&call);
+    let step = input.step;
+    let checked = {
+        let mut tx = db.tenant_tx(step.tenant).await?;
+        if let Some(recorded) = effects::recorded(&mut tx, &step.idempotency_key()).await? {
+            tx.commit().await?;
+            let reply: Result<serde_json::Value, String> = serde_json::from_value(recorded)
+                .map_err(|e| invalid_input(format!("recorded http_request is unreadable: {e}")))?;
+            return reply.map_err(invalid_input);
+        }
+        let checked = actions::prepare_http_request(&mut tx, &input.args, input.run_as).await;
+        tx.commit().await?;
+        checked
+    };
+    let outcome = match checked {
+        Err(ActionError::Db(error)) => return Err(error.into()),
+        Err(ActionError::Refused(message)) => Err(message),
+        Ok(request) => match http::send(request).await {
+            Ok(answer) => Ok(answer),
+            Err(http::SendError::Refused(message)) => Err(message),
+            Err(http::SendError::Unreachable(message)) => {
+                let attempt = i32::try_from(ctx.info().attempt).unwrap_or(i32::MAX);
+                let run_id = run_uuid(&step)?;
+                record_failed_step(db, &step, run_id, attempt, &shown, &message, started_at).await;
+                return Err(ActivityError::application(ApplicationFailure::new(message)));
+            }
+        },
+    };
+    let work: Work<Result<serde_json::Value, String>> =
+        Box::new(move |_| Box::pin(async move { Ok(outcome) }));
+    let reply = exactly_once(db, ctx, &step, "playbooks.action", shown, work).await?;
+    reply.map_err(invalid_input)
 }
 
 /// Whether a recorded action call deactivates a user for real (not a dry run).

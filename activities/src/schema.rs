@@ -1092,4 +1092,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    playbook_http_hosts (tenant, id) {
+        tenant -> Uuid,
+        id -> Uuid,
+        pattern -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(playbooks, playbook_versions);

@@ -582,6 +582,41 @@ pub const ACTIONS: &[ActionSpec] = &[
         example: r#"let child = start_playbook(#{ playbook: "New client onboarding", input: #{ client_id: c.id }, wait: true });"#,
         fixture: r#"{"workflow_id":"(dry run)","playbook_id":"00000000-0000-7000-8000-00000000000b","version":1,"result":null}"#,
     },
+    ActionSpec {
+        name: "http_request",
+        description: "Calls an HTTP(S) URL whose host the tenant allowed (Playbook limits → HTTP hosts; nothing is allowed until a tenant manager adds a host). Answers {status, headers, body, truncated}: every status is an answer, redirects included (they are not followed); body is parsed when the response is JSON, text otherwise. Request bodies up to 256 KiB, responses up to 1 MiB. No connection or no answer within timeout_seconds is tried 3 times, then fails the call. A call may reach the server more than once if a worker is lost mid-call; a dry run sends nothing.",
+        permission: Permission::PLAYBOOK_RUN,
+        writes: true,
+        fields: &[
+            field("url", Text, true, "An http:// or https:// URL on an allowed host."),
+            field(
+                "method",
+                Text,
+                false,
+                "GET (default), POST, PUT, PATCH, DELETE or HEAD.",
+            ),
+            field(
+                "headers",
+                Any,
+                false,
+                "A map of header names to text, e.g. #{ authorization: `Bearer ${token}` }.",
+            ),
+            field(
+                "body",
+                Any,
+                false,
+                "Text is sent as text/plain, anything else as JSON (application/json).",
+            ),
+            field(
+                "timeout_seconds",
+                Integer,
+                false,
+                "1 to 30 (default 10).",
+            ),
+        ],
+        example: r#"let r = http_request(#{ url: "https://hooks.example.com/alerts", method: "POST", body: #{ ticket: t.number } });"#,
+        fixture: r#"{"status":200,"headers":{},"body":{},"truncated":false}"#,
+    },
 ];
 
 /// The action named `name`.

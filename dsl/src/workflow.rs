@@ -21,7 +21,9 @@ use engine::workflows::contracts::{
     PlaybookAction, PlaybookActionActivity, PlaybookAdmission, PlaybookAdmitActivity,
     PlaybookEventWait, PlaybookEventWaitActivity, StepRef,
 };
-use engine::workflows::{bookkeeping_options, database_write_options, run_record, WorkflowKind};
+use engine::workflows::{
+    bookkeeping_options, database_write_options, http_request_options, run_record, WorkflowKind,
+};
 use engine::TenantId;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -419,7 +421,13 @@ impl PlaybookRun {
             dry_run: input.dry_run,
             fixture,
         };
-        ctx.execute_activity(PlaybookActionActivity, call, database_write_options())
+        // An HTTP call may take its whole timeout and is retried only a few times.
+        let options = if name == "http_request" {
+            http_request_options()
+        } else {
+            database_write_options()
+        };
+        ctx.execute_activity(PlaybookActionActivity, call, options)
             .await
             .map_err(|e| match e.cause() {
                 Some(cause) => cause.to_string(),

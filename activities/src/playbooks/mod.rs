@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod event_waits;
+pub mod http_hosts;
 pub mod limits;
 pub mod manifest;
 pub mod webhooks;

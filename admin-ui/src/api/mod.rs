@@ -12,6 +12,7 @@ pub mod interactions;
 pub mod invoices;
 pub mod notifications;
 pub mod pagination;
+pub mod playbook_http_hosts;
 pub(crate) mod playbook_start;
 pub mod playbooks;
 pub mod tenants;
@@ -203,6 +204,11 @@ fn authenticated_routes() -> OpenApiRouter<AppState> {
             .routes(routes!(playbooks::start_run))
             .routes(routes!(playbooks::list_actions))
             .routes(routes!(playbooks::get_limits, playbooks::set_limits))
+            .routes(routes!(
+                playbook_http_hosts::list_http_hosts,
+                playbook_http_hosts::add_http_host
+            ))
+            .routes(routes!(playbook_http_hosts::remove_http_host))
             .routes(routes!(webhooks::get_webhook))
             .routes(routes!(webhooks::rotate_webhook_secret))
             .routes(routes!(billing::list_services, billing::create_service))

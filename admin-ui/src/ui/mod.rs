@@ -202,6 +202,14 @@ pub fn router(_state: AppState) -> Router<AppState> {
             get(playbook_limits::page).post(playbook_limits::save),
         )
         .route(
+            "/playbooks/limits/http-hosts",
+            post(playbook_limits::add_host),
+        )
+        .route(
+            "/playbooks/limits/http-hosts/{id}/remove",
+            post(playbook_limits::remove_host),
+        )
+        .route(
             "/playbooks/{id}",
             get(playbooks::editor).post(playbooks::save),
         )

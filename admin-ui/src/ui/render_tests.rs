@@ -1452,6 +1452,24 @@ fn the_client_page_offers_manual_playbooks_only_to_users_who_may_run_them() {
 }
 
 fn limits_page(can_manage: bool, form: serde_json::Value, errors: FormErrors) -> String {
+    hosts_page(
+        can_manage,
+        json!([]),
+        json!({}),
+        FormErrors::default(),
+        form,
+        errors,
+    )
+}
+
+fn hosts_page(
+    can_manage: bool,
+    hosts: serde_json::Value,
+    host_form: serde_json::Value,
+    host_errors: FormErrors,
+    form: serde_json::Value,
+    errors: FormErrors,
+) -> String {
     render(
         "playbook_limits.html",
         context! {
@@ -1460,9 +1478,82 @@ fn limits_page(can_manage: bool, form: serde_json::Value, errors: FormErrors) ->
             usage => json!({"running": 3, "started_last_day": 41}),
             form, errors, saved => false, max_calls_per_run => 500,
             defaults => json!({"max_concurrent_runs": 25, "max_runs_per_day": 2000}),
-            can_manage,
+            can_manage, hosts, host_form, host_errors, hosts_notice => (), max_hosts => 200,
         },
     )
+}
+
+#[test]
+fn the_limits_page_lists_the_http_hosts_and_names_a_refused_pattern() {
+    let hosts = json!([
+        {"id": "h1", "pattern": "*.example.com", "created_by": null, "created_at": "2026-12-05T10:00:00Z"},
+        {"id": "h2", "pattern": "127.0.0.1:8099", "created_by": null, "created_at": "2026-12-05T09:00:00Z"},
+    ]);
+    let host_errors = FormErrors::from_issues(
+        vec![issue(
+            "pattern",
+            "must be a host without a path, query or fragment",
+        )],
+        &["pattern"],
+    );
+    let form = json!({"max_concurrent_runs": "25", "max_runs_per_day": "2000"});
+    let html = hosts_page(
+        true,
+        hosts.clone(),
+        json!({"pattern": "api.example.com?<b>"}),
+        host_errors,
+        form,
+        FormErrors::default(),
+    );
+    assert!(
+        html.contains(r#"<section class="card" id="http-hosts">"#),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td><code>*.example.com</code></td>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td><code>127.0.0.1:8099</code></td>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"action="/playbooks/limits/http-hosts/h2/remove""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"action="/playbooks/limits/http-hosts""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<p class="field-error" data-field="pattern">must be a host without a path, query or fragment</p>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="pattern" type="text" value="api.example.com?&lt;b&gt;""#),
+        "what was typed is kept, escaped: {html}"
+    );
+
+    let reader = hosts_page(
+        false,
+        hosts,
+        json!({}),
+        FormErrors::default(),
+        json!({}),
+        FormErrors::default(),
+    );
+    assert!(
+        reader.contains("<td><code>*.example.com</code></td>"),
+        "{reader}"
+    );
+    assert!(!reader.contains("/remove"), "{reader}");
+    assert!(
+        !reader.contains(r#"action="/playbooks/limits/http-hosts""#),
+        "{reader}"
+    );
+
+    let empty = limits_page(true, json!({}), FormErrors::default());
+    assert!(empty.contains(r#"<p id="no-http-hosts">"#), "{empty}");
 }
 
 #[test]

@@ -203,6 +203,24 @@ pub fn database_write_options() -> ActivityOptions {
         .build()
 }
 
+/// Options for a playbook's `http_request`: an attempt may wait out the call's
+/// 30-second timeout at most, plus its two short transactions; a call that got no
+/// connection or no answer is tried 3 times in all, a second and then two apart.
+/// A refusal (`InvalidInput`) is final.
+pub fn http_request_options() -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(45))
+        .retry_policy(
+            RetryPolicy::builder()
+                .initial_interval(Duration::from_secs(1))
+                .backoff_coefficient(2.0)
+                .maximum_interval(Duration::from_secs(10))
+                .maximum_attempts(3)
+                .non_retryable_error_types(["InvalidInput"])
+                .build(),
+        )
+        .build()
+}
+
 /// Options for the run-bookkeeping activities: cheap, retried for as long as the
 /// workflow lives, since a run's record must eventually be written.
 pub fn bookkeeping_options() -> ActivityOptions {

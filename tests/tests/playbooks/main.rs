@@ -8,6 +8,7 @@
 mod actions;
 mod children;
 mod email;
+mod http;
 mod long_runs;
 mod manifest;
 mod ui;

@@ -5,6 +5,7 @@
 
 mod admin;
 mod billing;
+pub mod http;
 mod inbox;
 mod kv;
 mod mail;
@@ -60,6 +61,37 @@ pub async fn perform(
     args: &Value,
     run_as: Uuid,
 ) -> Result<Value, ActionError> {
+    check_call(tx, action, args, run_as).await?;
+    dispatch(tx, action, args, run_as)
+        .await
+        .map_err(|error| match error {
+            ActionError::Refused(m) if !m.starts_with(action) => {
+                ActionError::Refused(format!("{action}(): {m}"))
+            }
+            other => other,
+        })
+}
+
+/// Checks an `http_request` call as [`perform`] checks any call, then against the
+/// tenant's HTTP allow-list. Sending it is the caller's job, with no transaction
+/// open.
+pub async fn prepare_http_request(
+    tx: &mut TenantTx,
+    args: &Value,
+    run_as: Uuid,
+) -> Result<http::HttpCall, ActionError> {
+    check_call(tx, "http_request", args, run_as).await?;
+    http::prepare(tx, args).await
+}
+
+/// The action exists, the arguments fit its fields, and the run's user holds its
+/// permission.
+async fn check_call(
+    tx: &mut TenantTx,
+    action: &str,
+    args: &Value,
+    run_as: Uuid,
+) -> Result<(), ActionError> {
     let spec = catalogue::action(action)
         .ok_or_else(|| ActionError::Refused(format!("no action named {action}")))?;
     dsl::replay::check_fields(spec, args)
@@ -71,15 +103,7 @@ pub async fn perform(
             "{action}(): text must not contain the NUL character (U+0000)"
         )));
     }
-    require_permission(tx, run_as, spec.permission.name).await?;
-    dispatch(tx, action, args, run_as)
-        .await
-        .map_err(|error| match error {
-            ActionError::Refused(m) if !m.starts_with(action) => {
-                ActionError::Refused(format!("{action}(): {m}"))
-            }
-            other => other,
-        })
+    require_permission(tx, run_as, spec.permission.name).await
 }
 
 async fn dispatch(
@@ -111,6 +135,10 @@ async fn dispatch(
         "kv_increment" => kv::kv_increment(tx, args).await,
         "disable_user" => admin::disable_user(tx, args, run_as).await,
         "start_playbook" => admin::start_playbook(tx, args, run_as).await,
+        // Sent outside the transaction: see `prepare_http_request`.
+        "http_request" => Err(ActionError::Refused(
+            "http_request is sent by its own activity path, not inside a transaction".into(),
+        )),
         other => Err(ActionError::Refused(format!("{other} is not implemented"))),
     }
 }
