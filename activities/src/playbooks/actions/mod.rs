@@ -14,8 +14,6 @@ mod tickets;
 
 use crate::db::{DbError, TenantTx};
 use crate::records::RecordError;
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use dsl::catalogue;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -149,22 +147,11 @@ async fn require_permission(
     user: Uuid,
     permission: &str,
 ) -> Result<(), ActionError> {
-    #[derive(QueryableByName)]
-    struct Held {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        held: bool,
-    }
-    let held: Held = diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM users u \
-           JOIN role_assignments ra ON ra.tenant = u.tenant AND ra.user_id = u.id \
-           JOIN role_permissions rp ON rp.tenant = ra.tenant AND rp.role_id = ra.role_id \
-          WHERE u.id = $1 AND u.is_active AND rp.permission = $2) AS held",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(user)
-    .bind::<diesel::sql_types::Text, _>(permission)
-    .get_result(tx.conn())
-    .await?;
-    if held.held {
+    let wanted = [permission.to_owned()];
+    if crate::playbooks::manifest::missing_permissions(tx, user, &wanted)
+        .await?
+        .is_empty()
+    {
         Ok(())
     } else {
         Err(ActionError::Refused(format!(
